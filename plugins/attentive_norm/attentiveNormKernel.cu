@@ -1,0 +1,764 @@
+/*
+ * AttentiveNorm forward in three launches:
+ *   1. statistics: per (n, c) count/mean/M2/max in one read of x (per-thread Welford over vector chunks,
+ *      Chan merges across threads), float32 accumulation for every dtype;
+ *   2. attention: one block per sample: u -> MLP -> logit group norm -> affine -> activation -> lam,
+ *      group statistics (GROUP norm, Chan merge of the channel partials), then A[n,c], B[n,c];
+ *   3. apply: y = A[n,c] * x + B[n,c], vectorised where the layout allows.
+ */
+#include "attentiveNormAttributes.h"
+#include "attentiveNormKernel.h"
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace an_deploy
+{
+namespace plugin
+{
+namespace
+{
+
+constexpr int32_t kBLOCK = 256;
+constexpr int32_t kWARP = 32;
+constexpr size_t kALIGN = 256;
+constexpr int64_t kMAX_APPLY_BLOCKS = int64_t{1} << 20;
+
+size_t alignUp(size_t v)
+{
+    return (v + kALIGN - 1) / kALIGN * kALIGN;
+}
+
+//! Workspace: float arrays, each 256-byte aligned.
+struct Workspace
+{
+    float* mean;  // [N*C]
+    float* m2;    // [N*C] sum of squared deviations
+    float* mx;    // [N*C] spatial max
+    float* a;     // [N*C]
+    float* b;     // [N*C]
+    float* u;     // [N*C] attention input
+    float* gmean; // [N*C] (only N*G used) group mean
+    float* grstd; // [N*C] (only N*G used) group rsqrt(var + eps)
+    float* h;     // [N*H1]
+    float* z;     // [N*K] logits, then lam
+};
+
+size_t layoutWorkspace(int64_t n, AnAttentiveNormAttributes const& attrs, char* base, Workspace* ws)
+{
+    size_t const nc = static_cast<size_t>(n) * static_cast<size_t>(attrs.num_channels) * sizeof(float);
+    size_t const sizes[10] = {nc, nc, nc, nc, nc, nc, nc, nc,
+        static_cast<size_t>(n) * static_cast<size_t>(attrs.attn_hidden) * sizeof(float),
+        static_cast<size_t>(n) * static_cast<size_t>(attrs.num_affine) * sizeof(float)};
+    float** slots[10];
+    if (ws != nullptr)
+    {
+        float** s[10] = {&ws->mean, &ws->m2, &ws->mx, &ws->a, &ws->b, &ws->u, &ws->gmean, &ws->grstd, &ws->h, &ws->z};
+        std::copy(s, s + 10, slots);
+    }
+    size_t offset = 0;
+    for (int32_t i = 0; i < 10; ++i)
+    {
+        if (ws != nullptr)
+        {
+            *slots[i] = reinterpret_cast<float*>(base + offset);
+        }
+        offset += alignUp(sizes[i]);
+    }
+    return offset;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running statistics and their merge (Chan et al.), float32 throughout.
+
+struct Stats
+{
+    float n;
+    float mean;
+    float m2;
+    float mx;
+};
+
+__device__ __forceinline__ Stats emptyStats()
+{
+    return Stats{0.0F, 0.0F, 0.0F, -INFINITY};
+}
+
+__device__ __forceinline__ Stats mergeStats(Stats const& a, Stats const& b)
+{
+    if (b.n == 0.0F)
+    {
+        return a;
+    }
+    if (a.n == 0.0F)
+    {
+        return b;
+    }
+    float const n = a.n + b.n;
+    float const f = b.n / n;
+    float const d = b.mean - a.mean;
+    return Stats{n, fmaf(d, f, a.mean), a.m2 + b.m2 + d * d * a.n * f, fmaxf(a.mx, b.mx)};
+}
+
+//! Statistics of a chunk of V values (two passes over registers), merged into `s`.
+template <int32_t V>
+__device__ __forceinline__ void addChunk(Stats& s, float const (&v)[V])
+{
+    float sum = 0.0F;
+    float mx = v[0];
+#pragma unroll
+    for (int32_t i = 0; i < V; ++i)
+    {
+        sum += v[i];
+        mx = fmaxf(mx, v[i]);
+    }
+    float const mean = sum * (1.0F / V);
+    float m2 = 0.0F;
+#pragma unroll
+    for (int32_t i = 0; i < V; ++i)
+    {
+        float const d = v[i] - mean;
+        m2 = fmaf(d, d, m2);
+    }
+    s = mergeStats(s, Stats{static_cast<float>(V), mean, m2, mx});
+}
+
+__device__ __forceinline__ Stats shuffleStats(Stats const& s, int32_t lane, int32_t width)
+{
+    return Stats{__shfl_xor_sync(0xffffffffU, s.n, lane, width), __shfl_xor_sync(0xffffffffU, s.mean, lane, width),
+        __shfl_xor_sync(0xffffffffU, s.m2, lane, width), __shfl_xor_sync(0xffffffffU, s.mx, lane, width)};
+}
+
+__device__ __forceinline__ Stats warpReduceStats(Stats s)
+{
+#pragma unroll
+    for (int32_t offset = kWARP / 2; offset > 0; offset /= 2)
+    {
+        s = mergeStats(s, shuffleStats(s, offset, kWARP));
+    }
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Vector I/O: V elements of T <-> V floats.
+
+template <typename T, int32_t V>
+struct VecIO;
+
+template <>
+struct VecIO<float, 1>
+{
+    __device__ __forceinline__ static void load(float const* p, float (&v)[1])
+    {
+        v[0] = *p;
+    }
+    __device__ __forceinline__ static void store(float* p, float const (&v)[1])
+    {
+        *p = v[0];
+    }
+};
+
+template <>
+struct VecIO<float, 4>
+{
+    __device__ __forceinline__ static void load(float const* p, float (&v)[4])
+    {
+        float4 const q = *reinterpret_cast<float4 const*>(p);
+        v[0] = q.x;
+        v[1] = q.y;
+        v[2] = q.z;
+        v[3] = q.w;
+    }
+    __device__ __forceinline__ static void store(float* p, float const (&v)[4])
+    {
+        *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+    }
+};
+
+template <>
+struct VecIO<__half, 1>
+{
+    __device__ __forceinline__ static void load(__half const* p, float (&v)[1])
+    {
+        v[0] = __half2float(*p);
+    }
+    __device__ __forceinline__ static void store(__half* p, float const (&v)[1])
+    {
+        *p = __float2half_rn(v[0]);
+    }
+};
+
+template <>
+struct VecIO<__half, 8>
+{
+    __device__ __forceinline__ static void load(__half const* p, float (&v)[8])
+    {
+        uint4 const raw = *reinterpret_cast<uint4 const*>(p);
+        uint32_t const words[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+        for (int32_t i = 0; i < 4; ++i)
+        {
+            __half2 h2;
+            static_assert(sizeof(h2) == sizeof(uint32_t), "half2 is 4 bytes");
+            memcpy(&h2, &words[i], sizeof(h2));
+            float2 const f = __half22float2(h2);
+            v[2 * i] = f.x;
+            v[2 * i + 1] = f.y;
+        }
+    }
+    __device__ __forceinline__ static void store(__half* p, float const (&v)[8])
+    {
+        uint32_t words[4];
+#pragma unroll
+        for (int32_t i = 0; i < 4; ++i)
+        {
+            __half2 const h2 = __floats2half2_rn(v[2 * i], v[2 * i + 1]);
+            memcpy(&words[i], &h2, sizeof(h2));
+        }
+        *reinterpret_cast<uint4*>(p) = make_uint4(words[0], words[1], words[2], words[3]);
+    }
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Pass 1, linear NCHW: TPP threads per (n, c) plane of L contiguous elements (TPP = 32 or kBLOCK).
+
+template <typename T, int32_t V, int32_t TPP>
+__global__ void __launch_bounds__(kBLOCK) statsNchwKernel(
+    T const* __restrict__ x, int64_t planes, int64_t length, float* mean, float* m2, float* mx)
+{
+    constexpr int32_t kPLANES_PER_BLOCK = kBLOCK / TPP;
+    __shared__ Stats partial[kBLOCK / kWARP];
+    int32_t const sub = static_cast<int32_t>(threadIdx.x) / TPP;
+    int32_t const t = static_cast<int32_t>(threadIdx.x) % TPP;
+    int64_t const plane = static_cast<int64_t>(blockIdx.x) * kPLANES_PER_BLOCK + sub;
+    Stats s = emptyStats();
+    if (plane < planes)
+    {
+        T const* p = x + plane * length;
+        int64_t const nbVec = length / V;
+        for (int64_t i = t; i < nbVec; i += TPP)
+        {
+            float v[V];
+            VecIO<T, V>::load(p + i * V, v);
+            addChunk<V>(s, v);
+        }
+        for (int64_t i = nbVec * V + t; i < length; i += TPP) // tail (only when V > 1 and L % V != 0)
+        {
+            float v[1];
+            VecIO<T, 1>::load(p + i, v);
+            addChunk<1>(s, v);
+        }
+    }
+    s = warpReduceStats(s);
+    if (TPP > kWARP)
+    {
+        int32_t const warp = static_cast<int32_t>(threadIdx.x) / kWARP;
+        int32_t const lane = static_cast<int32_t>(threadIdx.x) % kWARP;
+        if (lane == 0)
+        {
+            partial[warp] = s;
+        }
+        __syncthreads();
+        if (warp == 0)
+        {
+            s = lane < kBLOCK / kWARP ? partial[lane] : emptyStats();
+            s = warpReduceStats(s);
+        }
+    }
+    if (t == 0 && plane < planes)
+    {
+        mean[plane] = s.mean;
+        m2[plane] = s.m2;
+        mx[plane] = s.mx;
+    }
+}
+
+// Pass 1, channels last [N][L][stride]: 32 channels x kROWS rows per block, grid (ceil(C/32), N).
+constexpr int32_t kROWS = kBLOCK / kWARP;
+
+template <typename T>
+__global__ void __launch_bounds__(kBLOCK) statsNhwcKernel(T const* __restrict__ x, int64_t channels,
+    int64_t stride, int64_t length, float* mean, float* m2, float* mx)
+{
+    __shared__ Stats partial[kROWS][kWARP + 1];
+    int64_t const n = blockIdx.y;
+    int64_t const c = static_cast<int64_t>(blockIdx.x) * kWARP + threadIdx.x;
+    Stats s = emptyStats();
+    if (c < channels)
+    {
+        T const* p = x + n * length * stride + c;
+        for (int64_t l = threadIdx.y; l < length; l += kROWS)
+        {
+            float v[1];
+            VecIO<T, 1>::load(p + l * stride, v);
+            addChunk<1>(s, v);
+        }
+    }
+    partial[threadIdx.y][threadIdx.x] = s;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < channels)
+    {
+        for (int32_t r = 1; r < kROWS; ++r)
+        {
+            s = mergeStats(s, partial[r][threadIdx.x]);
+        }
+        int64_t const idx = n * channels + c;
+        mean[idx] = s.mean;
+        m2[idx] = s.m2;
+        mx[idx] = s.mx;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Per sample: attention MLP -> lam -> A, B. One block per sample.
+
+struct AttentionArgs
+{
+    float const* w1;
+    float const* b1;
+    float const* w2;
+    float const* b2;
+    float const* scale;
+    float const* shift;
+    float const* mixW;
+    float const* mixB;
+    float const* normScale;
+    float const* normShift;
+    AnAttentiveNormAttributes attrs;
+    int64_t length;
+};
+
+__device__ __forceinline__ float warpSum(float v)
+{
+#pragma unroll
+    for (int32_t offset = kWARP / 2; offset > 0; offset /= 2)
+    {
+        v += __shfl_xor_sync(0xffffffffU, v, offset);
+    }
+    return v;
+}
+
+//! out[r] = bias[r] + sum_j w[r, j] * in[j], one warp per row, r < rows.
+__device__ void matVec(float const* w, float const* bias, float const* in, float* out, int32_t rows, int32_t cols,
+    bool relu)
+{
+    int32_t const warp = static_cast<int32_t>(threadIdx.x) / kWARP;
+    int32_t const lane = static_cast<int32_t>(threadIdx.x) % kWARP;
+    for (int32_t r = warp; r < rows; r += kBLOCK / kWARP)
+    {
+        float const* row = w + static_cast<int64_t>(r) * cols;
+        float acc = 0.0F;
+        for (int32_t j = lane; j < cols; j += kWARP)
+        {
+            acc = fmaf(row[j], in[j], acc);
+        }
+        acc = warpSum(acc) + bias[r];
+        if (lane == 0)
+        {
+            out[r] = relu ? fmaxf(acc, 0.0F) : acc;
+        }
+    }
+}
+
+__global__ void __launch_bounds__(kBLOCK) attentionKernel(AttentionArgs args, Workspace ws)
+{
+    AnAttentiveNormAttributes const& at = args.attrs;
+    int32_t const channels = at.num_channels;
+    int32_t const k = at.num_affine;
+    int32_t const hidden = at.attn_hidden;
+    int64_t const n = blockIdx.x;
+    int64_t const base = n * channels;
+    float const length = static_cast<float>(args.length);
+    float const varDiv = args.length > 1 ? static_cast<float>(args.length - 1) : 1.0F;
+
+    float* u = ws.u + base;
+    for (int32_t c = threadIdx.x; c < channels; c += kBLOCK)
+    {
+        float const mu = ws.mean[base + c];
+        float v;
+        if (at.attn_input == static_cast<int32_t>(AttnInput::kRSD))
+        {
+            v = mu * rsqrtf(ws.m2[base + c] / varDiv + at.eps_var);
+        }
+        else if (at.attn_input == static_cast<int32_t>(AttnInput::kAVG))
+        {
+            v = mu;
+        }
+        else
+        {
+            v = mu + ws.mx[base + c];
+        }
+        u[c] = v;
+    }
+    __syncthreads();
+    float* h = ws.h + n * hidden;
+    matVec(args.w1, args.b1, u, h, hidden, channels,
+        at.hidden_activation == static_cast<int32_t>(HiddenActivation::kRELU));
+    __syncthreads();
+    float* z = ws.z + n * k;
+    matVec(args.w2, args.b2, h, z, k, hidden, false);
+    __syncthreads();
+
+    if (threadIdx.x == 0) // K is small (tens): sequential is exact and cheap
+    {
+        int32_t const groups = at.attn_norm_groups;
+        if (groups > 0)
+        {
+            int32_t const per = k / groups;
+            for (int32_t g = 0; g < groups; ++g)
+            {
+                float* zg = z + g * per;
+                float mean = 0.0F;
+                for (int32_t i = 0; i < per; ++i)
+                {
+                    mean += zg[i];
+                }
+                mean /= static_cast<float>(per);
+                float var = 0.0F;
+                for (int32_t i = 0; i < per; ++i)
+                {
+                    var += (zg[i] - mean) * (zg[i] - mean);
+                }
+                float const r = rsqrtf(var / static_cast<float>(per) + at.attn_norm_eps);
+                for (int32_t i = 0; i < per; ++i)
+                {
+                    zg[i] = (zg[i] - mean) * r;
+                }
+            }
+        }
+        float zmax = -INFINITY;
+        for (int32_t i = 0; i < k; ++i)
+        {
+            z[i] = fmaf(z[i], args.scale[i], args.shift[i]);
+            zmax = fmaxf(zmax, z[i]);
+        }
+        if (at.activation == static_cast<int32_t>(Activation::kSOFTMAX))
+        {
+            float sum = 0.0F;
+            for (int32_t i = 0; i < k; ++i)
+            {
+                z[i] = expf(z[i] - zmax);
+                sum += z[i];
+            }
+            for (int32_t i = 0; i < k; ++i)
+            {
+                z[i] /= sum;
+            }
+        }
+        else if (at.activation == static_cast<int32_t>(Activation::kSIGMOID))
+        {
+            for (int32_t i = 0; i < k; ++i)
+            {
+                z[i] = 1.0F / (1.0F + expf(-z[i]));
+            }
+        }
+        else
+        {
+            for (int32_t i = 0; i < k; ++i)
+            {
+                z[i] = fminf(fmaxf(z[i] + 3.0F, 0.0F), 6.0F) / 6.0F;
+            }
+        }
+    }
+    bool const group = at.norm_type == static_cast<int32_t>(NormType::kGROUP);
+    int32_t const perGroup = group ? channels / at.num_groups : 1;
+    if (group) // group statistics from the channel partials (equal counts L): Chan's formula
+    {
+        for (int32_t g = threadIdx.x; g < at.num_groups; g += kBLOCK)
+        {
+            int64_t const c0 = base + static_cast<int64_t>(g) * perGroup;
+            float mean = 0.0F;
+            for (int32_t i = 0; i < perGroup; ++i)
+            {
+                mean += ws.mean[c0 + i];
+            }
+            mean /= static_cast<float>(perGroup);
+            float m2 = 0.0F;
+            for (int32_t i = 0; i < perGroup; ++i)
+            {
+                float const d = ws.mean[c0 + i] - mean;
+                m2 += ws.m2[c0 + i] + length * d * d;
+            }
+            float const var = m2 / (length * static_cast<float>(perGroup));
+            ws.gmean[n * at.num_groups + g] = mean;
+            ws.grstd[n * at.num_groups + g] = rsqrtf(var + at.epsilon);
+        }
+    }
+    __syncthreads();
+    for (int32_t c = threadIdx.x; c < channels; c += kBLOCK)
+    {
+        float gamma = 0.0F;
+        float beta = 0.0F;
+        for (int32_t i = 0; i < k; ++i)
+        {
+            gamma = fmaf(z[i], args.mixW[static_cast<int64_t>(i) * channels + c], gamma);
+            beta = fmaf(z[i], args.mixB[static_cast<int64_t>(i) * channels + c], beta);
+        }
+        float scale = args.normScale[c];
+        float shift = args.normShift[c];
+        if (group) // xn = (x - m) * r  =>  xn * s + t = (s r) x + (t - s r m)
+        {
+            int64_t const g = n * at.num_groups + c / perGroup;
+            float const sr = scale * ws.grstd[g];
+            shift = fmaf(-sr, ws.gmean[g], shift);
+            scale = sr;
+        }
+        ws.a[base + c] = gamma * scale;
+        ws.b[base + c] = fmaf(gamma, shift, beta);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pass 2: y = A x + B.
+
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) applyNchwKernel(T const* __restrict__ x, T* __restrict__ y,
+    float const* __restrict__ a, float const* __restrict__ b, int64_t nbVec, int64_t length)
+{
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * kBLOCK + threadIdx.x; i < nbVec;
+         i += static_cast<int64_t>(gridDim.x) * kBLOCK)
+    {
+        int64_t const e = i * V;
+        int64_t const plane = e / length; // V divides L: one plane per vector
+        float const sa = a[plane];
+        float const sb = b[plane];
+        float v[V];
+        VecIO<T, V>::load(x + e, v);
+#pragma unroll
+        for (int32_t j = 0; j < V; ++j)
+        {
+            v[j] = fmaf(sa, v[j], sb);
+        }
+        VecIO<T, V>::store(y + e, v);
+    }
+}
+
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) applyNhwcKernel(T const* __restrict__ x, T* __restrict__ y,
+    float const* __restrict__ a, float const* __restrict__ b, int64_t nbVec, int64_t channels, int64_t stride,
+    int64_t length)
+{
+    for (int64_t i = static_cast<int64_t>(blockIdx.x) * kBLOCK + threadIdx.x; i < nbVec;
+         i += static_cast<int64_t>(gridDim.x) * kBLOCK)
+    {
+        int64_t const e = i * V;
+        int64_t const c0 = e % stride; // V divides stride: one pixel per vector
+        int64_t const n = e / (stride * length);
+        float v[V];
+        VecIO<T, V>::load(x + e, v);
+#pragma unroll
+        for (int32_t j = 0; j < V; ++j)
+        {
+            int64_t const c = c0 + j;
+            v[j] = c < channels ? fmaf(a[n * channels + c], v[j], b[n * channels + c]) : 0.0F;
+        }
+        VecIO<T, V>::store(y + e, v);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Host side.
+
+bool aligned16(void const* p)
+{
+    return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+
+int32_t cudaStatus(char const* what, std::string* error)
+{
+    cudaError_t const e = cudaGetLastError();
+    if (e == cudaSuccess)
+    {
+        return AN_STATUS_SUCCESS;
+    }
+    if (error != nullptr)
+    {
+        *error = std::string(what) + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+    }
+    return AN_STATUS_CUDA_ERROR;
+}
+
+unsigned int applyGrid(int64_t nbVec)
+{
+    return static_cast<unsigned int>(std::min((nbVec + kBLOCK - 1) / kBLOCK, kMAX_APPLY_BLOCKS));
+}
+
+template <typename T>
+int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStream_t stream, std::string* error)
+{
+    constexpr int32_t kV = sizeof(T) == 4 ? 4 : 8;
+    T const* x = static_cast<T const*>(p.x);
+    T* y = static_cast<T*>(p.y);
+    int64_t const length = p.h * p.w;
+    int64_t const planes = p.n * p.c;
+    bool const vec = aligned16(p.x) && aligned16(p.y);
+    if (p.layout == AN_LAYOUT_NCHW)
+    {
+        bool const vecNchw = vec && length % kV == 0;
+        if (length >= 2048)
+        {
+            unsigned int const grid = static_cast<unsigned int>(planes);
+            if (vecNchw)
+            {
+                statsNchwKernel<T, kV, kBLOCK><<<grid, kBLOCK, 0, stream>>>(x, planes, length, ws.mean, ws.m2, ws.mx);
+            }
+            else
+            {
+                statsNchwKernel<T, 1, kBLOCK><<<grid, kBLOCK, 0, stream>>>(x, planes, length, ws.mean, ws.m2, ws.mx);
+            }
+        }
+        else
+        {
+            constexpr int32_t kPER_BLOCK = kBLOCK / kWARP;
+            unsigned int const grid = static_cast<unsigned int>((planes + kPER_BLOCK - 1) / kPER_BLOCK);
+            if (vecNchw)
+            {
+                statsNchwKernel<T, kV, kWARP><<<grid, kBLOCK, 0, stream>>>(x, planes, length, ws.mean, ws.m2, ws.mx);
+            }
+            else
+            {
+                statsNchwKernel<T, 1, kWARP><<<grid, kBLOCK, 0, stream>>>(x, planes, length, ws.mean, ws.m2, ws.mx);
+            }
+        }
+    }
+    else
+    {
+        int64_t const stride = p.layout == AN_LAYOUT_NHWC8 ? (p.c + 7) / 8 * 8 : p.c;
+        dim3 const grid(static_cast<unsigned int>((p.c + kWARP - 1) / kWARP), static_cast<unsigned int>(p.n));
+        statsNhwcKernel<T><<<grid, dim3(kWARP, kROWS), 0, stream>>>(x, p.c, stride, length, ws.mean, ws.m2, ws.mx);
+    }
+    int32_t rc = cudaStatus("statistics kernel", error);
+    if (rc != AN_STATUS_SUCCESS)
+    {
+        return rc;
+    }
+
+    AttentionArgs args{p.params[0], p.params[1], p.params[2], p.params[3], p.params[4], p.params[5], p.params[6],
+        p.params[7], p.params[8], p.params[9], p.attrs, length};
+    attentionKernel<<<static_cast<unsigned int>(p.n), kBLOCK, 0, stream>>>(args, ws);
+    rc = cudaStatus("attention kernel", error);
+    if (rc != AN_STATUS_SUCCESS)
+    {
+        return rc;
+    }
+
+    if (p.layout == AN_LAYOUT_NCHW)
+    {
+        int64_t const total = planes * length;
+        if (vec && length % kV == 0)
+        {
+            applyNchwKernel<T, kV><<<applyGrid(total / kV), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total / kV, length);
+        }
+        else
+        {
+            applyNchwKernel<T, 1><<<applyGrid(total), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total, length);
+        }
+    }
+    else
+    {
+        int64_t const stride = p.layout == AN_LAYOUT_NHWC8 ? (p.c + 7) / 8 * 8 : p.c;
+        int64_t const total = p.n * length * stride;
+        if (vec && stride % kV == 0)
+        {
+            applyNhwcKernel<T, kV>
+                <<<applyGrid(total / kV), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total / kV, p.c, stride, length);
+        }
+        else
+        {
+            applyNhwcKernel<T, 1>
+                <<<applyGrid(total), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total, p.c, stride, length);
+        }
+    }
+    return cudaStatus("apply kernel", error);
+}
+
+int32_t invalid(std::string* error, std::string const& message)
+{
+    if (error != nullptr)
+    {
+        *error = message;
+    }
+    return AN_STATUS_INVALID_ARGUMENT;
+}
+
+} // namespace
+
+size_t attentiveNormWorkspaceSize(int64_t n, AnAttentiveNormAttributes const& attrs) noexcept
+{
+    if (n < 1 || attrs.num_channels < 1 || attrs.num_affine < 1 || attrs.attn_hidden < 1)
+    {
+        return 0;
+    }
+    return layoutWorkspace(n, attrs, nullptr, nullptr);
+}
+
+int32_t attentiveNormForward(AttentiveNormLaunch const& p, cudaStream_t stream, std::string* error) noexcept
+{
+    try
+    {
+        std::vector<std::string> const errors = attributeErrors(p.attrs);
+        if (!errors.empty())
+        {
+            return invalid(error, "invalid attributes: " + joinErrors(errors));
+        }
+        if (p.n < 1 || p.h < 1 || p.w < 1 || p.c != p.attrs.num_channels)
+        {
+            return invalid(error,
+                "bad shape [" + std::to_string(p.n) + ", " + std::to_string(p.c) + ", " + std::to_string(p.h) + ", "
+                    + std::to_string(p.w) + "] for num_channels " + std::to_string(p.attrs.num_channels));
+        }
+        if (p.n > 65535 || p.h * p.w > (int64_t{1} << 24))
+        {
+            return invalid(error, "N must be <= 65535 and H*W <= 2^24");
+        }
+        if (p.dtype != AN_DTYPE_FLOAT32 && p.dtype != AN_DTYPE_FLOAT16)
+        {
+            return invalid(error, "dtype must be AN_DTYPE_FLOAT32 (0) or AN_DTYPE_FLOAT16 (1), got " + std::to_string(p.dtype));
+        }
+        if (p.layout != AN_LAYOUT_NCHW && p.layout != AN_LAYOUT_NHWC8 && p.layout != AN_LAYOUT_NHWC)
+        {
+            return invalid(error, "layout must be 0 (NCHW), 1 (NHWC8) or 2 (NHWC), got " + std::to_string(p.layout));
+        }
+        if (p.x == nullptr || p.y == nullptr || p.workspace == nullptr)
+        {
+            return invalid(error, "x, y and workspace must not be null");
+        }
+        for (int32_t i = 0; i < kNB_PARAM_INPUTS; ++i)
+        {
+            if (p.params[i] == nullptr)
+            {
+                return invalid(error, std::string("parameter ") + kPARAM_NAMES[static_cast<size_t>(i)] + " is null");
+            }
+        }
+        if (reinterpret_cast<uintptr_t>(p.workspace) % kALIGN != 0)
+        {
+            return invalid(error, "workspace must be 256-byte aligned");
+        }
+        size_t const need = attentiveNormWorkspaceSize(p.n, p.attrs);
+        if (p.workspaceBytes < need)
+        {
+            if (error != nullptr)
+            {
+                *error = "workspace of " + std::to_string(p.workspaceBytes) + " bytes, need " + std::to_string(need);
+            }
+            return AN_STATUS_WORKSPACE_TOO_SMALL;
+        }
+        Workspace ws{};
+        layoutWorkspace(p.n, p.attrs, static_cast<char*>(p.workspace), &ws);
+        if (p.dtype == AN_DTYPE_FLOAT32)
+        {
+            return launchTyped<float>(p, ws, stream, error);
+        }
+        return launchTyped<__half>(p, ws, stream, error);
+    }
+    catch (...)
+    {
+        return invalid(error, "internal error (exception) while launching AttentiveNorm");
+    }
+}
+
+} // namespace plugin
+} // namespace an_deploy

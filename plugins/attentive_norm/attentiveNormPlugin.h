@@ -1,0 +1,86 @@
+/*
+ * AttentiveNorm TensorRT plugin (IPluginV3 with the V3One core/build/runtime capabilities).
+ * Inputs and output follow an_deploy/spec.py: X + 10 float32 parameter tensors -> Y.
+ * Formats: X/Y float32 kLINEAR or kHWC, float16 kLINEAR or kHWC8; Y has X's type and format;
+ * the parameter inputs are float32 kLINEAR.
+ */
+#ifndef AN_DEPLOY_ATTENTIVE_NORM_PLUGIN_H
+#define AN_DEPLOY_ATTENTIVE_NORM_PLUGIN_H
+
+#include "NvInferRuntime.h"
+
+#include "attentiveNormApi.h"
+
+#include <string>
+#include <vector>
+
+namespace an_deploy
+{
+namespace plugin
+{
+
+constexpr char const* kPLUGIN_NAME = "AttentiveNorm";
+constexpr char const* kPLUGIN_VERSION = "1";
+constexpr char const* kPLUGIN_NAMESPACE = "";
+constexpr int32_t kNB_INPUTS = 11;
+constexpr int32_t kNB_OUTPUTS = 1;
+
+class AttentiveNormPlugin : public nvinfer1::IPluginV3,
+                            public nvinfer1::IPluginV3OneCore,
+                            public nvinfer1::IPluginV3OneBuild,
+                            public nvinfer1::IPluginV3OneRuntime
+{
+public:
+    //! `attrs` must already be valid (the creator checks them).
+    explicit AttentiveNormPlugin(AnAttentiveNormAttributes const& attrs);
+    ~AttentiveNormPlugin() override = default;
+
+    // IPluginV3
+    nvinfer1::IPluginCapability* getCapabilityInterface(nvinfer1::PluginCapabilityType type) noexcept override;
+    nvinfer1::IPluginV3* clone() noexcept override;
+
+    // IPluginV3OneCore
+    char const* getPluginName() const noexcept override;
+    char const* getPluginVersion() const noexcept override;
+    char const* getPluginNamespace() const noexcept override;
+
+    // IPluginV3OneBuild
+    int32_t configurePlugin(nvinfer1::DynamicPluginTensorDesc const* in, int32_t nbInputs,
+        nvinfer1::DynamicPluginTensorDesc const* out, int32_t nbOutputs) noexcept override;
+    int32_t getOutputDataTypes(nvinfer1::DataType* outputTypes, int32_t nbOutputs,
+        nvinfer1::DataType const* inputTypes, int32_t nbInputs) const noexcept override;
+    int32_t getOutputShapes(nvinfer1::DimsExprs const* inputs, int32_t nbInputs, nvinfer1::DimsExprs const* shapeInputs,
+        int32_t nbShapeInputs, nvinfer1::DimsExprs* outputs, int32_t nbOutputs,
+        nvinfer1::IExprBuilder& exprBuilder) noexcept override;
+    bool supportsFormatCombination(int32_t pos, nvinfer1::DynamicPluginTensorDesc const* inOut, int32_t nbInputs,
+        int32_t nbOutputs) noexcept override;
+    int32_t getNbOutputs() const noexcept override;
+    size_t getWorkspaceSize(nvinfer1::DynamicPluginTensorDesc const* inputs, int32_t nbInputs,
+        nvinfer1::DynamicPluginTensorDesc const* outputs, int32_t nbOutputs) const noexcept override;
+
+    // IPluginV3OneRuntime
+    int32_t onShapeChange(nvinfer1::PluginTensorDesc const* in, int32_t nbInputs, nvinfer1::PluginTensorDesc const* out,
+        int32_t nbOutputs) noexcept override;
+    int32_t enqueue(nvinfer1::PluginTensorDesc const* inputDesc, nvinfer1::PluginTensorDesc const* outputDesc,
+        void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept override;
+    nvinfer1::IPluginV3* attachToContext(nvinfer1::IPluginResourceContext* context) noexcept override;
+    nvinfer1::PluginFieldCollection const* getFieldsToSerialize() noexcept override;
+
+    AnAttentiveNormAttributes const& attributes() const noexcept
+    {
+        return mAttrs;
+    }
+
+private:
+    //! Empty if the dims of the 11 inputs fit the attributes; -1 entries (dynamic) are accepted if allowDynamic.
+    std::string checkInputDims(nvinfer1::Dims const* dims, int32_t nbInputs, bool allowDynamic) const;
+
+    AnAttentiveNormAttributes mAttrs;
+    std::vector<nvinfer1::PluginField> mDataToSerialize;
+    nvinfer1::PluginFieldCollection mFCToSerialize{};
+};
+
+} // namespace plugin
+} // namespace an_deploy
+
+#endif // AN_DEPLOY_ATTENTIVE_NORM_PLUGIN_H
