@@ -1,0 +1,84 @@
+"""ctypes binding of the plugin library's C kernel entry point (plugins/attentive_norm/attentiveNormApi.h).
+
+Used by tests/gpu/test_plugin_kernel_gpu.py and benchmarks/bench_plugin_kernel.py with torch CUDA tensors;
+needs no TensorRT and no libtorch in the library. Load it by path (it is not part of the an_deploy package).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from an_deploy import spec
+
+STATUS_SUCCESS, STATUS_INVALID_ARGUMENT, STATUS_WORKSPACE_TOO_SMALL, STATUS_CUDA_ERROR = 0, 1, 2, 3
+DTYPE_FLOAT32, DTYPE_FLOAT16 = 0, 1
+LAYOUT_NCHW, LAYOUT_NHWC8, LAYOUT_NHWC = 0, 1, 2
+DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "plugins" / "libattentive_norm_plugin.so"
+
+
+class Attributes(ctypes.Structure):
+    """AnAttentiveNormAttributes: spec.ATTRIBUTES in order, INT -> int32, FLOAT -> float32."""
+
+    _fields_ = [(a.name, ctypes.c_int32 if a.type is spec.AttrType.INT else ctypes.c_float) for a in spec.ATTRIBUTES]
+
+    @classmethod
+    def from_mapping(cls, attrs: Mapping[str, int | float]) -> Attributes:
+        values = {a.name: a.default for a in spec.ATTRIBUTES} | dict(attrs)
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+class KernelLibrary:
+    """The four C functions of the plugin library with their signatures declared."""
+
+    def __init__(self, path: str | Path = DEFAULT_LIBRARY) -> None:
+        lib = ctypes.CDLL(str(path))
+        lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
+        lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
+        lib.an_attentive_norm_check_attributes.restype = ctypes.c_int32
+        lib.an_attentive_norm_check_attributes.argtypes = [ctypes.POINTER(Attributes)]
+        lib.an_attentive_norm_last_error.restype = ctypes.c_char_p
+        lib.an_attentive_norm_last_error.argtypes = []
+        lib.an_attentive_norm_forward.restype = ctypes.c_int32
+        lib.an_attentive_norm_forward.argtypes = [
+            ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_size_t,
+            ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32,
+            ctypes.POINTER(Attributes), ctypes.c_void_p]
+        self.lib = lib
+
+    def workspace_size(self, n: int, attrs: Attributes) -> int:
+        return int(self.lib.an_attentive_norm_workspace_size(n, ctypes.byref(attrs)))
+
+    def check_attributes(self, attrs: Attributes) -> int:
+        return int(self.lib.an_attentive_norm_check_attributes(ctypes.byref(attrs)))
+
+    def last_error(self) -> str:
+        return (self.lib.an_attentive_norm_last_error() or b"").decode()
+
+    def forward_raw(self, x: int, y: int, params: Sequence[int], workspace: int, workspace_bytes: int,
+                    shape: Sequence[int], dtype: int, layout: int, attrs: Attributes, stream: int | None) -> int:
+        array = (ctypes.c_void_p * len(spec.PARAM_INPUTS))(*params)
+        n, c, h, w = shape
+        return int(self.lib.an_attentive_norm_forward(x, y, array, workspace, workspace_bytes, n, c, h, w, dtype,
+                                                      layout, ctypes.byref(attrs), stream))
+
+    def forward(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
+                layout: int) -> None:
+        """Run on torch CUDA tensors (x/y: float32 or float16, [N, C, H, W] logical, memory as `layout`).
+
+        Raises:
+            RuntimeError: the library returned a failure status.
+        """
+        import torch
+
+        dtype = DTYPE_FLOAT16 if x.dtype == torch.float16 else DTYPE_FLOAT32
+        params = [tensors[t.name].data_ptr() for t in spec.PARAM_INPUTS]
+        stream = torch.cuda.current_stream(x.device).cuda_stream
+        rc = self.forward_raw(x.data_ptr(), y.data_ptr(), params, workspace.data_ptr(), workspace.numel(),
+                              tuple(x.shape), dtype, layout, attrs, stream)
+        if rc != STATUS_SUCCESS:
+            raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {self.last_error()}")
+
+

@@ -1,0 +1,95 @@
+"""Build-phase answers of the plugin: formats, output types, output shapes, configure/shape checks (host only)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+
+from an_deploy import spec
+from tests.plugin.plugin_harness import BASE_ATTRS, attribute_fields, run_harness
+
+pytestmark = pytest.mark.plugin
+
+# nvinfer1::DataType and nvinfer1::TensorFormat values (TensorRT 10.14 headers).
+K_FLOAT, K_HALF = 0, 1
+K_LINEAR, K_HWC8, K_HWC = 0, 2, 8
+# The documented contract (plugins/README.md): X is one of these, Y equals X, parameters are float32 linear.
+SUPPORTED_X = {(K_FLOAT, K_LINEAR), (K_FLOAT, K_HWC), (K_HALF, K_LINEAR), (K_HALF, K_HWC8)}
+NB_TYPES, NB_FORMATS = 12, 13
+
+
+def expected_support(pos: int, x_type: int, x_format: int, dtype: int, fmt: int) -> bool:
+    if pos == 0:
+        return (dtype, fmt) in SUPPORTED_X
+    if pos == len(spec.INPUTS):
+        return (dtype, fmt) == (x_type, x_format) and (x_type, x_format) in SUPPORTED_X
+    return (dtype, fmt) == (K_FLOAT, K_LINEAR)
+
+
+def test_supports_format_combination_full_table(plugin_build) -> None:
+    out = run_harness(plugin_build.host_test, plugin_build.plugin, ["formats"], attribute_fields(BASE_ATTRS))
+    assert out["ok"]
+    rows = out["rows"]
+    positions = {r[0] for r in rows}
+    assert positions == set(range(len(spec.INPUTS) + len(spec.OUTPUTS)))
+    assert len([r for r in rows if r[0] == 0]) == NB_TYPES * NB_FORMATS
+    mismatches = [r for r in rows if r[5] != expected_support(*r[:5])]
+    assert not mismatches, mismatches[:10]
+    assert sum(r[5] for r in rows if r[0] == 0) == len(SUPPORTED_X)
+    assert not out["bad_position_accepted"]
+
+
+@pytest.fixture(scope="module")
+def queries(plugin_build) -> dict:
+    out = run_harness(plugin_build.host_test, plugin_build.plugin, ["queries"], attribute_fields(BASE_ATTRS))
+    assert out["ok"]
+    return out
+
+
+def test_output_data_type_follows_x(queries: dict) -> None:
+    for in_type, rc, out_type in queries["output_types"]:
+        if in_type in (K_FLOAT, K_HALF):
+            assert (rc, out_type) == (0, in_type)
+        else:
+            assert rc != 0
+    assert queries["output_types_bad_count_rc"] != 0
+
+
+def test_output_shapes_are_x_dims(queries: dict) -> None:
+    shapes = queries["shapes"]
+    c = BASE_ATTRS["num_channels"]
+    assert shapes["static"] == {"rc": 0, "dims": [2, c, 5, 7], "same_exprs": True}
+    assert shapes["dynamic"] == {"rc": 0, "dims": ["?", c, "?", "?"], "same_exprs": True}
+    assert shapes["dynamic_channels"]["rc"] == 0
+    for bad in ("wrong_channels", "rank3", "wrong_param_rank", "nb_inputs_10"):
+        assert shapes[bad]["rc"] != 0, bad
+    assert queries["nb_outputs"] == 1
+
+
+def test_configure_and_shape_change_validate_parameter_shapes(queries: dict) -> None:
+    configure = queries["configure"]
+    assert configure["good"] == 0 and configure["dynamic"] == 0
+    for bad in ("bad_attn_w1", "bad_mix_weight", "bad_channels", "rank3", "bad_count"):
+        assert configure[bad] != 0, bad
+    change = queries["shape_change"]
+    assert change["good"] == 0
+    for bad in ("dynamic_dims", "bad_attn_w1", "bad_channels"):  # runtime shapes must be concrete and right
+        assert change[bad] != 0, bad
+    assert any("attn_w1 has shape [6, 9], expected [6, 8]" in m for m in queries["log"])
+
+
+def test_enqueue_rejects_unsupported_format_without_touching_cuda(queries: dict) -> None:
+    assert queries["enqueue_bad_format_rc"] != 0
+
+
+def test_workspace_matches_c_api(plugin_build, queries: dict) -> None:
+    from tests.plugin.test_plugin_c_api import Attributes
+
+    lib = ctypes.CDLL(str(plugin_build.plugin))
+    lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
+    lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
+    attrs = Attributes.from_mapping(BASE_ATTRS)
+    assert queries["workspace_n8"] == lib.an_attentive_norm_workspace_size(8, ctypes.byref(attrs))
+    assert queries["workspace_n2"] == lib.an_attentive_norm_workspace_size(2, ctypes.byref(attrs))
+    assert queries["workspace_n8"] >= 8 * (6 * 8 + 6 + 4) * 4

@@ -1,0 +1,152 @@
+"""The extern "C" kernel entry point, loaded with ctypes (host side: validation, workspace, exports)."""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import random
+import shutil
+import subprocess
+from collections.abc import Mapping
+
+import pytest
+
+from an_deploy import spec
+
+pytestmark = pytest.mark.plugin
+
+STATUS_SUCCESS, STATUS_INVALID_ARGUMENT, STATUS_WORKSPACE_TOO_SMALL, STATUS_CUDA_ERROR = 0, 1, 2, 3
+
+
+class Attributes(ctypes.Structure):
+    """AnAttentiveNormAttributes: spec.ATTRIBUTES in order, INT -> int32, FLOAT -> float32."""
+
+    _fields_ = [(a.name, ctypes.c_int32 if a.type is spec.AttrType.INT else ctypes.c_float) for a in spec.ATTRIBUTES]
+
+    @classmethod
+    def from_mapping(cls, attrs: Mapping[str, int | float]) -> Attributes:
+        values = {a.name: a.default for a in spec.ATTRIBUTES} | dict(attrs)
+        return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+def load(path) -> ctypes.CDLL:
+    lib = ctypes.CDLL(str(path))
+    lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
+    lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
+    lib.an_attentive_norm_check_attributes.restype = ctypes.c_int32
+    lib.an_attentive_norm_check_attributes.argtypes = [ctypes.POINTER(Attributes)]
+    lib.an_attentive_norm_last_error.restype = ctypes.c_char_p
+    lib.an_attentive_norm_forward.restype = ctypes.c_int32
+    lib.an_attentive_norm_forward.argtypes = [
+        ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_size_t,
+        ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32,
+        ctypes.POINTER(Attributes), ctypes.c_void_p]
+    return lib
+
+
+@pytest.fixture(scope="module")
+def lib(plugin_build) -> ctypes.CDLL:
+    return load(plugin_build.plugin)
+
+
+BASE = {"num_channels": 8, "num_affine": 4, "attn_hidden": 6}
+
+
+def test_struct_layout_is_one_slot_per_attribute() -> None:
+    assert ctypes.sizeof(Attributes) == 4 * len(spec.ATTRIBUTES)
+    assert [f[0] for f in Attributes._fields_] == list(spec.ATTRIBUTE_NAMES)
+
+
+def test_check_attributes_agrees_with_spec(lib: ctypes.CDLL) -> None:
+    rng = random.Random(5)
+    accepted = 0
+    for _ in range(3000):
+        attrs = {
+            "num_channels": rng.randint(-2, 12), "num_affine": rng.randint(-1, 8), "attn_hidden": rng.randint(-1, 4),
+            "norm_type": rng.randint(-1, 2), "num_groups": rng.randint(-1, 6),
+            "epsilon": rng.choice([1e-5, 0.0, -1.0, float("nan")]), "attn_input": rng.randint(-1, 3),
+            "eps_var": rng.choice([1e-3, 0.0]), "hidden_activation": rng.randint(-1, 2),
+            "attn_norm_groups": rng.randint(-1, 4), "attn_norm_eps": rng.choice([1e-5, -1e-5]),
+            "activation": rng.randint(-1, 3),
+        }
+        rc = lib.an_attentive_norm_check_attributes(ctypes.byref(Attributes.from_mapping(attrs)))
+        errors = spec.attribute_errors(attrs)
+        assert rc == (STATUS_INVALID_ARGUMENT if errors else STATUS_SUCCESS), (attrs, errors)
+        if errors:
+            message = lib.an_attentive_norm_last_error().decode()
+            assert message.count(";") == len(errors) - 1, (message, errors)
+        accepted += not errors
+    assert accepted > 20
+
+
+def test_workspace_size(lib: ctypes.CDLL) -> None:
+    attrs = Attributes.from_mapping(BASE)
+    small = lib.an_attentive_norm_workspace_size(1, ctypes.byref(attrs))
+    big = lib.an_attentive_norm_workspace_size(64, ctypes.byref(attrs))
+    assert 0 < small < big and big % 256 == 0
+    assert big >= 64 * (8 * 8 + 6 + 4) * 4  # eight per-(n, c) arrays plus hidden and logits
+    assert lib.an_attentive_norm_workspace_size(0, ctypes.byref(attrs)) == 0
+    assert lib.an_attentive_norm_workspace_size(1, None) == 0
+
+
+def _forward(lib: ctypes.CDLL, *, x: int = 4096, y: int = 8192, params: list[int] | None = None, ws: int = 1 << 20,
+             ws_bytes: int = 1 << 20, shape=(2, 8, 3, 3), dtype: int = 0, layout: int = 0,
+             attrs: Mapping[str, int | float] = BASE) -> tuple[int, str]:
+    values = params if params is not None else [0x10000 + 256 * i for i in range(10)]
+    array = (ctypes.c_void_p * 10)(*values)
+    a = Attributes.from_mapping(attrs)
+    rc = lib.an_attentive_norm_forward(x, y, array, ws, ws_bytes, *shape, dtype, layout, ctypes.byref(a), None)
+    return rc, lib.an_attentive_norm_last_error().decode()
+
+
+@pytest.mark.parametrize(("kwargs", "status", "word"), [
+    ({"attrs": {**BASE, "num_affine": 0}}, STATUS_INVALID_ARGUMENT, "num_affine"),
+    ({"shape": (2, 9, 3, 3)}, STATUS_INVALID_ARGUMENT, "num_channels"),
+    ({"shape": (0, 8, 3, 3)}, STATUS_INVALID_ARGUMENT, "shape"),
+    ({"shape": (2, 8, 0, 3)}, STATUS_INVALID_ARGUMENT, "shape"),
+    ({"dtype": 2}, STATUS_INVALID_ARGUMENT, "dtype"),
+    ({"layout": 3}, STATUS_INVALID_ARGUMENT, "layout"),
+    ({"x": 0}, STATUS_INVALID_ARGUMENT, "null"),
+    ({"ws": 0}, STATUS_INVALID_ARGUMENT, "null"),
+    ({"params": [4096] * 9 + [0]}, STATUS_INVALID_ARGUMENT, "norm_shift"),
+    ({"ws": 4096 + 16}, STATUS_INVALID_ARGUMENT, "aligned"),
+    ({"ws_bytes": 16}, STATUS_WORKSPACE_TOO_SMALL, "need"),
+], ids=["bad_attrs", "channels", "n0", "h0", "dtype", "layout", "null_x", "null_ws", "null_param", "ws_align",
+        "ws_small"])
+def test_forward_rejects_bad_arguments_before_any_cuda_call(lib: ctypes.CDLL, kwargs: dict, status: int,
+                                                            word: str) -> None:
+    rc, message = _forward(lib, **kwargs)
+    assert rc == status
+    assert word in message
+
+
+def _machine_has_gpu() -> bool:
+    return bool(glob.glob("/dev/nvidia[0-9]*")) or shutil.which("nvidia-smi") is not None
+
+
+def test_forward_without_a_gpu_returns_a_cuda_error(lib: ctypes.CDLL) -> None:
+    if _machine_has_gpu():
+        pytest.skip("a GPU is present: fake device pointers would fault (tests/gpu covers the kernel)")
+    rc, message = _forward(lib)
+    assert rc == STATUS_CUDA_ERROR
+    assert "kernel" in message and "cuda" in message.lower()
+    assert _forward(lib, attrs={**BASE, "num_affine": 0})[0] == STATUS_INVALID_ARGUMENT  # still usable
+
+
+def test_only_the_plugin_interface_and_c_api_are_exported(plugin_build) -> None:
+    if shutil.which("nm") is None:
+        pytest.skip("nm (binutils) is not installed")
+    out = subprocess.run(["nm", "-D", "--defined-only", str(plugin_build.plugin)], capture_output=True, text=True,
+                         check=True).stdout
+    names = sorted(line.split()[-1] for line in out.splitlines() if line.strip())
+    assert names == sorted(["getCreators", "setLoggerFinder", "an_attentive_norm_check_attributes",
+                            "an_attentive_norm_forward", "an_attentive_norm_last_error",
+                            "an_attentive_norm_workspace_size"])
+
+
+def test_no_tensorrt_or_dynamic_cudart_dependency(plugin_build) -> None:
+    if shutil.which("readelf") is None:
+        pytest.skip("readelf (binutils) is not installed")
+    out = subprocess.run(["readelf", "-d", str(plugin_build.plugin)], capture_output=True, text=True, check=True).stdout
+    needed = [line.split("[")[-1].rstrip("]") for line in out.splitlines() if "(NEEDED)" in line]
+    assert not [n for n in needed if "nvinfer" in n or "cudart" in n or n.startswith("libcuda")], needed
