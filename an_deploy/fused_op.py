@@ -7,7 +7,7 @@ with ``upcast=False`` it runs in the input dtype and is the low-precision baseli
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F

@@ -36,8 +36,8 @@ implementation in this project, defines that variance as 0 instead.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 OP_NAME = "AttentiveNorm"
 DOMAIN = "an_deploy"

@@ -1,0 +1,1 @@
+"""One small runner per backend (torch, onnxruntime, tensorrt) behind the ``Runner`` protocol."""

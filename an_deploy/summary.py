@@ -1,0 +1,60 @@
+"""Describe a checkpoint's AN layers and evaluate the demo model on its held-out digits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from an_deploy.checkpoint import load_model
+from an_deploy.errors import UserError
+from models.attentive_norm import is_attentive_norm
+from models.registry import DEMO_INPUT_SHAPE, get_arch
+
+
+def an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """(qualified name, layer) of every AttentiveNorm layer, in module order."""
+    return [(name, m) for name, m in model.named_modules() if is_attentive_norm(m)]
+
+
+def describe(path: Path, arch: str | None = None) -> str:
+    """A short text description of a checkpoint: architecture, parameters, AN layers."""
+    loaded = load_model(path, arch)
+    layers = an_layers(loaded.model)
+    params = sum(p.numel() for p in loaded.model.parameters())
+    lines = [
+        f"{path}: {loaded.arch} ({get_arch(loaded.arch).description}), {params / 1e6:.2f} M parameters, "
+        f"{loaded.num_classes} classes, {len(layers)} AttentiveNorm layers"
+    ]
+    for name, m in layers:
+        k, c = m.weight_.shape
+        lines.append(f"  {name}: {type(m).__name__} C={c} K={k}")
+    return "\n".join(lines)
+
+
+@dataclass
+class EvalResult:
+    arch: str
+    accuracy: float
+    correct: int
+    total: int
+
+
+def evaluate_digits(path: Path, arch: str | None = None) -> EvalResult:
+    """Top-1 accuracy of a demo-shaped checkpoint on the shipped held-out digits.
+
+    Raises:
+        UserError: the checkpoint is bad or its model does not take the demo's 1x16x16 input.
+    """
+    from models.digits import load_heldout
+
+    loaded = load_model(path, arch)
+    if get_arch(loaded.arch).input_shape[1:] != DEMO_INPUT_SHAPE[1:]:
+        raise UserError(f"{loaded.arch} does not take the demo's 1x16x16 digits; eval works on demo models only")
+    x, y = load_heldout()
+    with torch.no_grad():
+        pred = loaded.model(x).argmax(1)
+    correct = int((pred == y).sum())
+    return EvalResult(loaded.arch, correct / len(y), correct, len(y))

@@ -1,0 +1,115 @@
+"""AN modules vs the float64 reference of the original layer, and the folded op vs both."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from an_deploy.fold import FoldError, fold
+from an_deploy.fused_op import fused_op
+from an_deploy.reference import an_layer_reference
+from models.attentive_norm import AttnWeights, MixtureBatchNorm2d, MixtureGroupNorm
+from tests.an_layers import LAYERS, C, make_layer
+
+
+def _close(out: torch.Tensor, ref: torch.Tensor, rtol: float, atol: float) -> None:
+    diff = (out.to(torch.float64) - ref).abs()
+    bound = atol + rtol * ref.abs()
+    excess = float((diff - bound).max())
+    assert bool((diff <= bound).all()), f"max abs {float(diff.max()):.3e}, worst excess {excess:.3e}"
+
+
+def _input(n: int = 3, h: int = 7, w: int = 5, seed: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    # per-channel offsets and scales so the statistics are far from 0/1
+    return torch.randn(n, C, h, w, generator=g) * (0.5 + torch.rand(1, C, 1, 1, generator=g)) + torch.randn(
+        1, C, 1, 1, generator=g
+    )
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_module_matches_float64_reference(name: str) -> None:
+    layer = make_layer(name)
+    x = _input()
+    with torch.no_grad():
+        out = layer(x)
+    ref = an_layer_reference(layer, x)
+    assert ref.dtype == torch.float64
+    _close(out, ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_folded_op_matches_module_in_float64(name: str) -> None:
+    layer = make_layer(name, seed=3)
+    x = _input(seed=4).to(torch.float64)
+    with torch.no_grad():
+        out64 = copy.deepcopy(layer).double()(x)
+    folded = fold(layer)
+    op = fused_op(x, folded.tensors, folded.attrs)
+    _close(op, out64, rtol=1e-10, atol=1e-10)
+    _close(op, an_layer_reference(layer, x), rtol=1e-10, atol=1e-10)
+
+
+def test_reference_upcast_switch_gives_input_dtype() -> None:
+    layer = make_layer("mixture_bn_mode2")
+    x = _input()
+    low = an_layer_reference(layer, x, upcast=False)
+    assert low.dtype == torch.float32
+    _close(low, an_layer_reference(layer, x), rtol=1e-4, atol=1e-4)
+
+
+def test_realistic_weights_are_not_trivial() -> None:
+    layer = make_layer("mixture_bn_mode2")
+    assert isinstance(layer, MixtureBatchNorm2d)
+    assert float(layer.running_mean.abs().mean()) > 0.1
+    assert float((layer.running_var - 1).abs().mean()) > 0.1
+    assert float(layer.weight_.detach().std(dim=0).mean()) > 0.05  # the K affines differ
+
+
+@pytest.mark.parametrize("name", ["mixture_bn_mode2", "mixture_gn_mode1", "attn_bn_mode1_gn1", "attn_gn_rsd"])
+def test_single_pixel_input_is_finite_and_matches(name: str) -> None:
+    """H*W == 1: the original's unbiased variance is NaN; we define it as 0 everywhere."""
+    layer = make_layer(name)
+    x = _input(n=4, h=1, w=1)
+    with torch.no_grad():
+        out = layer(x)
+    assert torch.isfinite(out).all()
+    _close(out, an_layer_reference(layer, x), rtol=1e-5, atol=1e-5)
+    folded = fold(layer)
+    _close(fused_op(x.double(), folded.tensors, folded.attrs), an_layer_reference(layer, x), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["mixture_bn_mode2", "mixture_gn_mode0", "attn_bn_avgmax"])
+def test_batch_one_noncontiguous_and_channels_last(name: str) -> None:
+    layer = make_layer(name)
+    x = _input(n=2, h=9, w=8)
+    with torch.no_grad():
+        base = layer(x)
+        single = layer(x[1:2])
+        strided_in = _input(n=2, h=18, w=8)[:, :, ::2, :]
+        assert not strided_in.is_contiguous()
+        strided = layer(strided_in)
+        cl = layer(x.to(memory_format=torch.channels_last))
+    _close(single, base[1:2].double(), rtol=1e-6, atol=1e-6)
+    _close(strided, layer(strided_in.contiguous()).double(), rtol=1e-6, atol=1e-6)
+    _close(cl, base.double(), rtol=1e-6, atol=1e-6)
+
+
+def test_fold_rejects_training_mode_and_other_layers() -> None:
+    layer = make_layer("mixture_bn_mode2").train()
+    with pytest.raises(FoldError, match="eval"):
+        fold(layer)
+    with pytest.raises(FoldError, match="not an AttentiveNorm"):
+        fold(torch.nn.BatchNorm2d(4).eval())
+
+
+def test_family1_groupnorm_rejects_bn_attention_modes() -> None:
+    with pytest.raises(ValueError, match="modes"):
+        MixtureGroupNorm(8, 2, 3, attention_mode=2)
+
+
+def test_family2_use_rsd_overrides_maxpool() -> None:
+    branch = AttnWeights(0, 8, 3, use_rsd=True, use_maxpool=True)
+    assert branch.use_maxpool is False
