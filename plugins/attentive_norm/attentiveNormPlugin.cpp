@@ -103,6 +103,13 @@ std::string AttentiveNormPlugin::checkInputDims(Dims const* dims, int32_t nbInpu
     {
         return "X must be 4-D [N, C, H, W], got " + dimsToString(dims[0]);
     }
+    for (int32_t i = 0; i < 4; ++i)
+    {
+        if (dims[0].d[i] < 1 && !(allowDynamic && dims[0].d[i] == -1))
+        {
+            return "X has a non-positive dimension: " + dimsToString(dims[0]);
+        }
+    }
     bool const channelsKnown = !(allowDynamic && dims[0].d[1] == -1);
     if (channelsKnown && dims[0].d[1] != mAttrs.num_channels)
     {

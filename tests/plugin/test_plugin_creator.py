@@ -36,7 +36,7 @@ def expected_fields(attrs: dict[str, int | float]) -> list[tuple[str, int, int |
 
 def serialized(plugin: dict) -> list[tuple[str, int, int | float]]:
     assert all(f["length"] == 1 and not f["data_null"] for f in plugin["fields"])
-    return [(f["name"], f["type"], f["value"]) for f in plugin["fields"]]
+    return [(f["name"], f["type"], f32(f["value"]) if f["type"] == K_FLOAT32 else f["value"]) for f in plugin["fields"]]
 
 
 def test_creator_identity_and_fields_match_spec(plugin_build) -> None:
