@@ -1,0 +1,1 @@
+"""torch -> ONNX with one function-backed ``AttentiveNorm`` node per AN layer, inlining, checks and validation."""
