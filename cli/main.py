@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import models_cmd
+from cli import models_cmd, trt_cmd
 
 app = typer.Typer(
     name="an-deploy",
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command("archs")(models_cmd.archs)
 app.command("inspect")(models_cmd.inspect)
 app.command("eval")(models_cmd.evaluate)
+app.command("trt-build")(trt_cmd.trt_build)
 
 
 def main() -> None:

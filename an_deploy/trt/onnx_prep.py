@@ -1,0 +1,182 @@
+"""Prepare a function-form ONNX file for TensorRT's ONNX parser, and check how its AN nodes will bind.
+
+TensorRT's parser prefers a model-local function over a plugin with the same name (AN_SPEC.md §5), so:
+
+* ``plugin``: strip the local ``an_deploy.AttentiveNorm`` function (the export package does the surgery and
+  adds the ``plugin_version``/``plugin_namespace`` STRING attributes the parser reads), then check that each
+  node is exactly what the plugin creator expects (:func:`binding_errors`).
+* ``native``: inline the function into standard ops, the baseline the plugin must beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx
+from onnx import AttributeProto, TensorProto, helper
+
+from an_deploy import spec
+from an_deploy.errors import UserError
+from an_deploy.trt import AnImpl
+
+PLUGIN_VERSION_ATTR = "plugin_version"
+PLUGIN_NAMESPACE_ATTR = "plugin_namespace"
+_PARSER_ATTRS = {PLUGIN_VERSION_ATTR: spec.PLUGIN_VERSION, PLUGIN_NAMESPACE_ATTR: spec.PLUGIN_NAMESPACE}
+_ONNX_TYPE = {spec.AttrType.INT: AttributeProto.INT, spec.AttrType.FLOAT: AttributeProto.FLOAT}
+
+
+class OnnxPrepError(UserError):
+    """The ONNX file cannot be read, or its AttentiveNorm nodes would not bind as intended."""
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    model: onnx.ModelProto
+    impl: AnImpl
+    an_nodes: int  # AttentiveNorm nodes bound to the plugin (plugin) or inlined (native)
+
+
+def load_onnx(path: Path) -> onnx.ModelProto:
+    """Read and check an ONNX file (external data included).
+
+    Raises:
+        OnnxPrepError: missing, not a file, not ONNX, or rejected by ``onnx.checker``.
+    """
+    if not path.exists():
+        raise OnnxPrepError(f"ONNX file not found: {path}")
+    if not path.is_file():
+        raise OnnxPrepError(f"not a file: {path}")
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # protobuf's DecodeError and friends carry no common public base
+        raise OnnxPrepError(f"{path} is not a readable ONNX model: {type(e).__name__}: {e}") from None
+    if not model.graph.node:
+        raise OnnxPrepError(f"{path} is not a readable ONNX model: its graph has no nodes")
+    _check(model, str(path))
+    return model
+
+
+def _check(model: onnx.ModelProto, what: str) -> None:
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise OnnxPrepError(f"{what} fails onnx.checker: {str(e).splitlines()[0]}") from None
+
+
+def is_an_node(node: onnx.NodeProto) -> bool:
+    """A node the parser would treat as AttentiveNorm: the parser matches by op type alone, whatever the domain."""
+    return node.op_type == spec.OP_NAME or node.domain == spec.DOMAIN
+
+
+def an_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    return [n for n in model.graph.node if is_an_node(n)]
+
+
+def _node_errors(node: onnx.NodeProto, initializers: dict[str, TensorProto]) -> list[str]:
+    where = f"node {node.name or '(unnamed)'}"
+    if node.op_type != spec.OP_NAME or node.domain != spec.DOMAIN:
+        return [f"{where}: {node.domain or 'ai.onnx'}.{node.op_type} is not {spec.DOMAIN}.{spec.OP_NAME}"]
+    errors: list[str] = []
+    attrs = {a.name: a for a in node.attribute}
+    expected = set(spec.ATTRIBUTE_NAMES) | set(_PARSER_ATTRS)
+    if set(attrs) != expected:
+        missing, extra = sorted(expected - set(attrs)), sorted(set(attrs) - expected)
+        errors.append(f"{where}: attributes differ from spec.ATTRIBUTES (missing {missing}, unexpected {extra})")
+    for a in spec.ATTRIBUTES:
+        if a.name in attrs and attrs[a.name].type != _ONNX_TYPE[a.type]:
+            got = AttributeProto.AttributeType.Name(attrs[a.name].type)
+            errors.append(f"{where}: attribute {a.name} is {got}, the plugin field is {a.type.value}")
+    for name, value in _PARSER_ATTRS.items():
+        attr = attrs.get(name)
+        if attr is not None and (attr.type != AttributeProto.STRING or attr.s.decode() != value):
+            errors.append(f"{where}: {name} must be the STRING {value!r}, got {helper.get_attribute_value(attr)!r}")
+    if errors:
+        return errors
+    values = {a.name: helper.get_attribute_value(attrs[a.name]) for a in spec.ATTRIBUTES}
+    bad = spec.attribute_errors(values)
+    if bad:
+        return [f"{where}: {e}" for e in bad]
+    if len(node.input) != len(spec.INPUTS) or not all(node.input):
+        errors.append(
+            f"{where}: needs {len(spec.INPUTS)} non-empty inputs {[t.name for t in spec.INPUTS]}, got "
+            f"{list(node.input)}"
+        )
+    if len(node.output) != len(spec.OUTPUTS) or not all(node.output):
+        errors.append(f"{where}: needs exactly one output, got {list(node.output)}")
+    if errors:
+        return errors
+    for tensor, name in zip(spec.PARAM_INPUTS, node.input[1:], strict=True):
+        init = initializers.get(name)
+        want = spec.input_shapes(values)[tensor.name]
+        if init is None:
+            continue  # computed in the graph: the parser passes it as a tensor, checked by the plugin at build time
+        if init.data_type != TensorProto.FLOAT:
+            dtype = TensorProto.DataType.Name(init.data_type)
+            errors.append(f"{where}: {tensor.name} ({name}) must be float32, got {dtype}")
+        if tuple(init.dims) != want:
+            errors.append(f"{where}: {tensor.name} ({name}) has shape {tuple(init.dims)}, expected {want}")
+    return errors
+
+
+def binding_errors(model: onnx.ModelProto) -> list[str]:
+    """Every reason an AN node of a stripped model would not bind to the plugin exactly as ``spec.py`` says.
+
+    Checked: no model-local AttentiveNorm function (the parser would inline it), no function left that no
+    node calls, each AN node ``an_deploy.AttentiveNorm`` with exactly the spec's attributes and types plus the
+    parser's ``plugin_version``/``plugin_namespace``, valid attribute values, all 11 inputs and one output,
+    float32 parameter initializers of the spec's shapes, the domain imported, and ``onnx.checker`` clean.
+    """
+    errors: list[str] = []
+    for f in model.functions:
+        if f.name == spec.FUNCTION_NAME:
+            errors.append(f"model-local function {f.domain}.{f.name} is still present: the parser would inline it")
+    called = {(n.domain, n.op_type) for n in model.graph.node} | {
+        (n.domain, n.op_type) for f in model.functions for n in f.node
+    }
+    errors += [
+        f"function {f.domain}.{f.name} is called by no node"
+        for f in model.functions
+        if (f.domain, f.name) not in called
+    ]
+    nodes = an_nodes(model)
+    if nodes and spec.DOMAIN not in {o.domain for o in model.opset_import}:
+        errors.append(f"the model does not import the {spec.DOMAIN!r} domain")
+    initializers = {t.name: t for t in model.graph.initializer}
+    for node in nodes:
+        errors += _node_errors(node, initializers)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        errors.append(f"onnx.checker: {str(e).splitlines()[0]}")
+    return errors
+
+
+def native_errors(model: onnx.ModelProto) -> list[str]:
+    """Every reason an inlined model is not a plain standard-op graph (AN nodes or AN functions left)."""
+    errors = [f"node {n.name or '(unnamed)'} is still {n.domain}.{n.op_type}" for n in an_nodes(model)]
+    errors += [f"function {f.domain}.{f.name} is still present" for f in model.functions if f.domain == spec.DOMAIN]
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        errors.append(f"onnx.checker: {str(e).splitlines()[0]}")
+    return errors
+
+
+def prepare(model: onnx.ModelProto, impl: AnImpl) -> PreparedModel:
+    """The graph TensorRT should parse for ``impl`` (the input model is not modified).
+
+    Raises:
+        OnnxPrepError: the result would not bind as intended (every reason in one message).
+    """
+    from an_deploy.export.functions import FunctionSurgeryError, inline_an_functions, strip_an_functions
+
+    count = len(an_nodes(model))
+    try:
+        out = strip_an_functions(model) if impl is AnImpl.PLUGIN else inline_an_functions(model)
+    except FunctionSurgeryError as e:
+        raise OnnxPrepError(f"cannot prepare the model for --an-impl {impl.value}: {e}") from None
+    errors = binding_errors(out) if impl is AnImpl.PLUGIN else native_errors(out)
+    if errors:
+        raise OnnxPrepError(f"cannot prepare the model for --an-impl {impl.value}: " + "; ".join(errors))
+    return PreparedModel(out, impl, count)
