@@ -54,4 +54,25 @@ def specialise_graph(model: onnx.ModelProto) -> onnx.ModelProto:
         if not _fold_constant_where(m.graph):
             break
     onnxscript.optimizer.remove_unused_nodes(m)
-    return ir.to_proto(m)
+    out = ir.to_proto(m)
+    remove_unused_initializers(out)
+    return out
+
+
+def remove_unused_initializers(model: onnx.ModelProto) -> None:
+    """Drop initializers no node (including subgraph nodes) and no graph output uses, in place."""
+    used: set[str] = {o.name for o in model.graph.output}
+
+    def visit(graph: onnx.GraphProto) -> None:
+        for node in graph.node:
+            used.update(node.input)
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    visit(attr.g)
+                for g in attr.graphs:
+                    visit(g)
+
+    visit(model.graph)
+    kept = [i for i in model.graph.initializer if i.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)

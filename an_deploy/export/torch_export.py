@@ -1,0 +1,196 @@
+"""torch -> ONNX: every AN layer becomes one ``an_deploy.AttentiveNorm`` node backed by a local function.
+
+Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``. Each AN layer is swapped for a
+module whose ``torch.autograd.Function`` has a ``symbolic`` that emits the custom node directly (inputs: X
+plus the folded tensors as initializers; attributes: ``spec.ATTRIBUTES``). It exports AN-ResNet-50 in
+a fraction of the time ``torch.export`` + the dynamo translator needs (minutes vs tens of minutes on a
+loaded 2-core CPU) and folds every plain BatchNorm into its Conv. Then the graph is cleaned (Identity
+nodes the exporter puts between deduplicated constant initializers are removed), the attributes are put in
+contract order and the ``an_deploy.AttentiveNorm`` function is attached.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import onnx
+import torch
+from torch import nn
+
+from an_deploy import spec
+from an_deploy.errors import UserError
+from an_deploy.export.an_node import IR_VERSION
+from an_deploy.export.functions import an_nodes, inline_an_functions
+from an_deploy.export.onnx_function import MIN_OPSET, build_function
+from an_deploy.fold import FoldedAN, fold
+from an_deploy.fused_op import fused_op
+from models.attentive_norm import is_attentive_norm
+
+MAX_EXPORT_OPSET = 20  # the TorchScript exporter's newest opset
+DEFAULT_OPSET = 18
+SUPPORTED_OPSETS = tuple(range(MIN_OPSET, MAX_EXPORT_OPSET + 1))
+FORMS = ("function", "decomposed")
+INPUT_NAME = "input"
+OUTPUT_NAME = "output"
+
+
+class ExportError(UserError):
+    """The model cannot be exported as asked (bad opset, input shape, form ...)."""
+
+
+class _AttentiveNormFn(torch.autograd.Function):
+    """Runs the fused op in eager mode; ``symbolic`` emits the custom ONNX node."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, attrs: dict[str, int | float], *params: torch.Tensor) -> torch.Tensor:
+        tensors = {s.name: p for s, p in zip(spec.PARAM_INPUTS, params, strict=True)}
+        return fused_op(x, tensors, attrs, upcast=False)
+
+    @staticmethod
+    def symbolic(g: Any, x: Any, attrs: dict[str, int | float], *params: Any) -> Any:
+        kwargs = {
+            f"{a.name}_{'i' if a.type is spec.AttrType.INT else 'f'}": attrs[a.name] for a in spec.ATTRIBUTES
+        }
+        out = g.op(f"{spec.DOMAIN}::{spec.OP_NAME}", x, *params, **kwargs)
+        out.setType(x.type())
+        return out
+
+
+class AttentiveNormExport(nn.Module):
+    """Stand-in for one AN layer during export: the folded float32 tensors as buffers, the attributes."""
+
+    def __init__(self, folded: FoldedAN) -> None:
+        super().__init__()
+        self.attrs = dict(folded.attrs)
+        for name, t in folded.to(torch.float32).items():
+            self.register_buffer(name, t)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = [getattr(self, s.name) for s in spec.PARAM_INPUTS]
+        return _AttentiveNormFn.apply(x, self.attrs, *params)
+
+
+@dataclass
+class ExportResult:
+    """An exported model and what was done to get it."""
+
+    model: onnx.ModelProto
+    form: str
+    opset: int
+    input_shape: tuple[int, ...]
+    dynamic_batch: bool
+    an_layers: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def replace_an_layers(model: nn.Module) -> tuple[nn.Module, list[str]]:
+    """A deep copy of ``model`` with every AN layer replaced by its export stand-in.
+
+    Returns:
+        The copy (eval mode) and the qualified names of the replaced layers, in module order.
+    """
+    clone = copy.deepcopy(model).eval()
+    names = [name for name, m in clone.named_modules() if is_attentive_norm(m)]
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = clone.get_submodule(parent_name) if parent_name else clone
+        setattr(parent, child, AttentiveNormExport(fold(getattr(parent, child))))
+    return clone, names
+
+
+def _remove_initializer_identities(model: onnx.ModelProto) -> None:
+    """Rewire consumers of ``Identity(initializer)`` to the initializer and drop those Identity nodes."""
+    inits = {i.name for i in model.graph.initializer}
+    outputs = {o.name for o in model.graph.output}
+    alias = {
+        n.output[0]: n.input[0]
+        for n in model.graph.node
+        if n.op_type == "Identity" and n.input[0] in inits and n.output[0] not in outputs
+    }
+    keep = [n for n in model.graph.node if not (n.op_type == "Identity" and n.output[0] in alias)]
+    for node in keep:
+        for i, name in enumerate(node.input):
+            if name in alias:
+                node.input[i] = alias[name]
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+
+
+def _order_attributes(model: onnx.ModelProto) -> None:
+    for node in an_nodes(model):
+        by_name = {a.name: a for a in node.attribute}
+        del node.attribute[:]
+        node.attribute.extend(by_name[n] for n in spec.ATTRIBUTE_NAMES)
+
+
+def check_export_args(opset: int, form: str, input_shape: tuple[int, ...]) -> None:
+    """Validate the export options.
+
+    Raises:
+        ExportError: unsupported opset or form, or an input shape that is not four positive dims.
+    """
+    if opset not in SUPPORTED_OPSETS:
+        raise ExportError(f"unsupported opset {opset}; supported: {SUPPORTED_OPSETS[0]}..{SUPPORTED_OPSETS[-1]}")
+    if form not in FORMS:
+        raise ExportError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
+    if len(input_shape) != 4 or any(d < 1 for d in input_shape):
+        raise ExportError(f"input shape must be four positive dims NxCxHxW, got {'x'.join(map(str, input_shape))}")
+
+
+def export_model(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    opset: int = DEFAULT_OPSET,
+    dynamic_batch: bool = True,
+    form: str = "function",
+) -> ExportResult:
+    """Export an eval-mode model with AN layers to ONNX (in memory).
+
+    Args:
+        model: the PyTorch model (not modified).
+        input_shape: the example input shape N x C x H x W.
+        opset: default-domain opset (``SUPPORTED_OPSETS``).
+        dynamic_batch: make the batch dimension symbolic (``batch``).
+        form: ``function`` (AN nodes + local function) or ``decomposed`` (functions inlined, standard ops).
+
+    Returns:
+        The model and export facts.
+
+    Raises:
+        ExportError: bad options, or an input shape the model rejects.
+    """
+    check_export_args(opset, form, input_shape)
+    start = time.perf_counter()
+    stand_in, names = replace_an_layers(model)
+    x = torch.zeros(input_shape, dtype=torch.float32)
+    try:
+        with torch.no_grad():
+            stand_in(x)
+    except (RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))}: {first}") from None
+    buffer = io.BytesIO()
+    dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(
+            stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
+            do_constant_folding=True,
+        )
+    proto = onnx.load_from_string(buffer.getvalue())
+    _remove_initializer_identities(proto)
+    _order_attributes(proto)
+    proto.ir_version = max(proto.ir_version, IR_VERSION)
+    proto.producer_name = "an_deploy"
+    proto.functions.append(build_function(opset))
+    if form == "decomposed":
+        proto = inline_an_functions(proto)
+    return ExportResult(proto, form, opset, tuple(input_shape), dynamic_batch, names, time.perf_counter() - start)
