@@ -162,7 +162,7 @@ def trtexec_command(plan: BuildPlan, plugin: Path | None) -> str:
     return " ".join(shlex.quote(a) for a in args)
 
 
-def _logger(log: Log | None) -> tuple[trt.ILogger, list[str]]:
+def make_logger(log: Log | None) -> tuple[trt.ILogger, list[str]]:
     """A TensorRT logger that collects errors (for the exception) and forwards warnings and worse to ``log``."""
     import tensorrt as trt
 
@@ -220,7 +220,7 @@ def build_serialized(
     """
     import tensorrt as trt
 
-    logger, errors = _logger(log)
+    logger, errors = make_logger(log)
     builder = trt.Builder(logger)
     network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
     parser = trt.OnnxParser(network, logger)
@@ -262,7 +262,7 @@ def inspect_engine(engine: bytes, log: Log | None = None) -> EngineLayers:
 
     from an_deploy.trt.engine_info import parse_layer_information
 
-    logger, _ = _logger(log)
+    logger, _ = make_logger(log)
     runtime = trt.Runtime(logger)
     cuda_engine = runtime.deserialize_cuda_engine(engine)
     if cuda_engine is None:

@@ -1,0 +1,138 @@
+"""``an-deploy trt-build`` without TensorRT: help, one-line user errors, exit codes; the plan and trtexec line."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import onnx
+import pytest
+from typer.testing import CliRunner
+
+from an_deploy.trt import AnImpl
+from an_deploy.trt.availability import INSTALL_HINT, tensorrt_available
+from an_deploy.trt.builder import BuildOptions, atomic_write_bytes, plan_build, trtexec_command
+from cli.main import app
+from tests.trt.onnx_models import function_form_model
+
+runner = CliRunner()
+no_trt = pytest.mark.skipif(tensorrt_available(), reason="tensorrt is importable here")
+
+
+@pytest.fixture()
+def onnx_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.onnx"
+    onnx.save(function_form_model(), path)
+    return path
+
+
+def _one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("[an-deploy]")]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    return lines[0]
+
+
+def test_help_works_without_tensorrt() -> None:
+    result = runner.invoke(app, ["trt-build", "--help"])
+    assert result.exit_code == 0
+    for option in ("--an-impl", "--plugin", "--fp16", "--batch", "--min-shape", "--timing-cache", "--workspace"):
+        assert option in result.output
+
+
+@no_trt
+@pytest.mark.parametrize("impl", ["plugin", "native"])
+def test_missing_tensorrt_is_one_line_with_the_install_command(onnx_file: Path, tmp_path: Path, impl: str) -> None:
+    result = runner.invoke(app, ["trt-build", str(onnx_file), "-o", str(tmp_path / "m.engine"), "--an-impl", impl])
+    line = _one_line_error(result)
+    assert line == f"error: {INSTALL_HINT}"
+    assert "pip install an-deploy[trt]" in line
+    assert not (tmp_path / "m.engine").exists() and not (tmp_path / f"m.{impl}.onnx").exists()
+
+
+@pytest.mark.parametrize(
+    ("engine", "message"),
+    [("{tmp}", "is a folder"), ("{tmp}/missing/dir/m.engine", "does not exist")],
+)
+def test_bad_engine_paths(onnx_file: Path, tmp_path: Path, engine: str, message: str) -> None:
+    result = runner.invoke(app, ["trt-build", str(onnx_file), "-o", engine.format(tmp=tmp_path)])
+    assert message in _one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"\x00\x01 definitely not protobuf \xff", "not a readable ONNX model"), (None, "not found")],
+)
+def test_corrupt_or_missing_onnx(tmp_path: Path, content: bytes | None, message: str) -> None:
+    path = tmp_path / "broken.onnx"
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["trt-build", str(path), "-o", str(tmp_path / "m.engine")])
+    assert message in _one_line_error(result)
+
+
+def test_bad_shape_options(onnx_file: Path, tmp_path: Path) -> None:
+    engine = str(tmp_path / "m.engine")
+    result = runner.invoke(app, ["trt-build", str(onnx_file), "-o", engine, "--batch", "8:1:4"])
+    assert "MIN <= OPT <= MAX" in _one_line_error(result)
+    result = runner.invoke(app, ["trt-build", str(onnx_file), "-o", engine, "--min-shape", "1x4x3x3"])
+    assert "all three" in _one_line_error(result)
+
+
+def test_unbound_model_is_rejected_before_tensorrt(tmp_path: Path) -> None:
+    model = function_form_model()
+    node = model.graph.node[0]
+    kept = [a for a in node.attribute if a.name != "num_affine"]
+    del node.attribute[:]
+    node.attribute.extend(kept)
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    result = runner.invoke(app, ["trt-build", str(path), "-o", str(tmp_path / "m.engine")])
+    assert "num_affine" in _one_line_error(result)
+
+
+def test_plan_and_trtexec_command_reproduce_the_build(onnx_file: Path, tmp_path: Path) -> None:
+    options = BuildOptions(
+        onnx_path=onnx_file,
+        engine_path=tmp_path / "out dir" / "m.engine",
+        impl=AnImpl.PLUGIN,
+        fp16=True,
+        batch=(1, 4, 8),
+        timing_cache=tmp_path / "cache.bin",
+        workspace_mib=512,
+    )
+    (tmp_path / "out dir").mkdir()
+    plan = plan_build(options)
+    assert plan.prepared_onnx == tmp_path / "out dir" / "m.plugin.onnx"
+    assert plan.prepared.an_nodes == 1 and not plan.prepared.model.functions
+    plugin = tmp_path / "libattentive_norm_plugin.so"
+    args = shlex.split(trtexec_command(plan, plugin))
+    assert args[0] == "trtexec"
+    assert f"--onnx={plan.prepared_onnx}" in args and f"--saveEngine={options.engine_path}" in args
+    for expected in (
+        "--fp16",
+        "--minShapes=x:1x4x3x3",
+        "--optShapes=x:4x4x3x3",
+        "--maxShapes=x:8x4x3x3",
+        "--memPoolSize=workspace:512M",
+        f"--timingCacheFile={tmp_path / 'cache.bin'}",
+        f"--dynamicPlugins={plugin}",
+        f"--setPluginsToSerialize={plugin}",
+    ):
+        assert expected in args
+    native = plan_build(BuildOptions(onnx_path=onnx_file, engine_path=tmp_path / "n.engine", impl=AnImpl.NATIVE))
+    args = shlex.split(trtexec_command(native, None))
+    assert not any(a.startswith("--dynamicPlugins") or a == "--fp16" for a in args)
+    assert not native.prepared.model.functions
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_no_temporaries(tmp_path: Path) -> None:
+    path = tmp_path / "m.engine"
+    atomic_write_bytes(path, b"first")
+    atomic_write_bytes(path, b"second")
+    assert path.read_bytes() == b"second"
+    with pytest.raises(TypeError):
+        atomic_write_bytes(path, "not bytes")  # type: ignore[arg-type]
+    assert path.read_bytes() == b"second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.engine"]
