@@ -1,0 +1,26 @@
+"""Fixtures of the TensorRT tests: exported demo models (function form, in memory and on disk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnx
+import pytest
+
+from models.randomize import realistic_
+from models.registry import DEMO_INPUT_SHAPE, an_resnet_demo
+
+
+@pytest.fixture(scope="session")
+def demo_function_onnx() -> onnx.ModelProto:
+    """The demo AN-ResNet (realistic random weights) exported in function form with a dynamic batch."""
+    from an_deploy.export.torch_export import export_model
+
+    return export_model(realistic_(an_resnet_demo(), seed=0), DEMO_INPUT_SHAPE, form="function").model
+
+
+@pytest.fixture(scope="session")
+def demo_onnx_path(tmp_path_factory: pytest.TempPathFactory, demo_function_onnx: onnx.ModelProto) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "an_resnet_demo.onnx"
+    onnx.save(demo_function_onnx, path)
+    return path
