@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import models_cmd, trt_cmd
+from cli import bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
 
 app = typer.Typer(
     name="an-deploy",
@@ -17,7 +17,10 @@ app = typer.Typer(
 app.command("archs")(models_cmd.archs)
 app.command("inspect")(models_cmd.inspect)
 app.command("eval")(models_cmd.evaluate)
+app.command("export")(export_cmd.export)
+app.command("parity")(parity_cmd.parity)
 app.command("trt-build")(trt_cmd.trt_build)
+app.command("bench")(bench_cmd.bench)
 
 
 def main() -> None:

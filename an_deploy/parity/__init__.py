@@ -1,0 +1,1 @@
+"""Parity: the tolerance table, comparison statistics, the backend matrix and its reports."""

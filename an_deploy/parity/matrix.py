@@ -1,0 +1,136 @@
+"""The backend matrix: float64 reference, PyTorch fp32, ORT (function form), ORT (decomposed form), TensorRT."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+import torch
+
+from an_deploy.checkpoint import load_model
+from an_deploy.errors import UserError
+from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
+from an_deploy.export.validate import realistic_inputs
+from an_deploy.parity.compare import compare
+from an_deploy.parity.report import Comparison, ParityReport
+from an_deploy.parity.tolerances import tolerance_for
+from an_deploy.runtime.base import Runner, trt_rows
+from an_deploy.runtime.ort_runner import OrtRunner
+from an_deploy.runtime.torch_runner import TorchRunner
+from models.registry import DEMO_INPUT_SHAPE
+
+DEFAULT_BATCH = 8
+
+
+def _family(runner: Runner) -> str:
+    return runner.name.split("-", 1)[0]
+
+
+def _input_layout(model: onnx.ModelProto) -> tuple[int | None, tuple[int, ...]]:
+    """(static batch or None, C x H x W) of the single graph input."""
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        raise UserError(f"expected one image input, the ONNX file has {len(inputs)}")
+    dims = inputs[0].type.tensor_type.shape.dim
+    if len(dims) != 4 or any(not d.HasField("dim_value") for d in dims[1:]):
+        raise UserError("expected an input [N, C, H, W] with static C, H, W")
+    batch = dims[0].dim_value if dims[0].HasField("dim_value") else None
+    return batch, tuple(d.dim_value for d in dims[1:])
+
+
+def _run(runner: Runner, x: torch.Tensor, chunk: int) -> torch.Tensor:
+    return torch.cat([runner.run(x[i:i + chunk]).detach().cpu() for i in range(0, x.shape[0], chunk)])
+
+
+def _inputs(chw: tuple[int, ...], batch: int, static_batch: int | None) -> tuple[torch.Tensor, str]:
+    if chw == DEMO_INPUT_SHAPE[1:]:
+        from models.digits import load_heldout
+
+        x, _ = load_heldout()
+        desc = f"the demo's {x.shape[0]} held-out digits"
+    else:
+        x = realistic_inputs((batch, *chw), batch)
+        desc = f"{batch} random images {'x'.join(map(str, chw))} (per-channel offsets/scales, seed 0)"
+    if static_batch is not None:
+        x = x[: (x.shape[0] // static_batch) * static_batch]
+    return x, desc
+
+
+def run_parity(
+    checkpoint: Path,
+    onnx_path: Path,
+    arch: str | None = None,
+    batch: int = DEFAULT_BATCH,
+    progress: Callable[[str], None] = lambda _: None,
+) -> ParityReport:
+    """Run every backend on the same inputs and compare.
+
+    Comparisons: every row vs the float64 reference; ORT rows also vs PyTorch fp32; the decomposed form vs
+    the function form. TensorRT rows come from :func:`an_deploy.runtime.base.trt_rows` when TensorRT is
+    importable.
+
+    Args:
+        checkpoint: the PyTorch checkpoint the ONNX file was exported from.
+        onnx_path: a function-form (or decomposed) ONNX file.
+        arch: registry name (inferred when omitted).
+        batch: number of random inputs for non-demo models (the demo uses its held-out digits).
+        progress: receives one line per slow step.
+
+    Returns:
+        The report (check ``.passed``).
+
+    Raises:
+        UserError: unreadable files, a stripped (plugin-only) ONNX file, or mismatching input layouts.
+    """
+    loaded = load_model(checkpoint, arch)
+    if not onnx_path.is_file():
+        raise UserError(f"ONNX file not found: {onnx_path}")
+    try:
+        proto = onnx.load(str(onnx_path))
+    except (onnx.onnx_cpp2py_export.checker.ValidationError, OSError, ValueError) as e:  # type: ignore[attr-defined]
+        raise UserError(f"cannot read {onnx_path} as ONNX: {e}") from None
+    has_function = any(is_an_function(f) for f in proto.functions)
+    if an_nodes(proto) and not has_function:
+        raise UserError(f"{onnx_path} has AttentiveNorm nodes without their function (stripped for TensorRT); "
+                        "pass the function-form file")
+    static_batch, chw = _input_layout(proto)
+    x, desc = _inputs(chw, batch, static_batch)
+    chunk = static_batch or x.shape[0]
+    classifier = loaded.model(x[:1]).dim() == 2
+    config = {"checkpoint": str(checkpoint), "onnx": str(onnx_path), "arch": loaded.arch, "inputs": desc,
+              "num_inputs": int(x.shape[0]), "batch_chunk": chunk, "static_batch": static_batch,
+              "rule": "|out - ref| <= atol + rtol * |ref|"}
+    report = ParityReport(config=config)
+    ref_runner = TorchRunner(loaded.model, torch.float64, name="torch-fp64")
+    fp32 = TorchRunner(loaded.model, torch.float32, name="torch-fp32")
+    rows: list[Runner] = [fp32]
+    if has_function:
+        rows.append(OrtRunner(proto, name="ort-function"))
+        progress("inlining the AttentiveNorm functions for the decomposed row")
+        rows.append(OrtRunner(inline_an_functions(proto), name="ort-decomposed"))
+    else:
+        rows.append(OrtRunner(proto, name="ort-decomposed"))
+    if importlib.util.find_spec("tensorrt") is not None:
+        try:
+            rows += trt_rows(onnx_path, input_shape=(chunk, *chw), max_batch=chunk)  # type: ignore[arg-type]
+        except ImportError as e:
+            report.skipped["trt"] = f"TensorRT rows unavailable: {e}"
+    else:
+        report.skipped["trt"] = "tensorrt is not importable"
+    progress(f"running {ref_runner.name} on {x.shape[0]} inputs")
+    outputs = {ref_runner.name: _run(ref_runner, x, chunk)}
+    for runner in rows:
+        progress(f"running {runner.name}")
+        outputs[runner.name] = _run(runner, x, chunk)
+    pairs = [(r, ref_runner.name) for r in rows]
+    pairs += [(r, fp32.name) for r in rows if _family(r) == "ort"]
+    pairs += [(r, "ort-function") for r in rows if r.name == "ort-decomposed" and "ort-function" in outputs]
+    for runner, reference in pairs:
+        precision = getattr(runner, "precision", "fp32")
+        stats = compare(outputs[runner.name], outputs[reference], tolerance_for(_family(runner), precision),
+                        classifier=classifier)
+        report.comparisons.append(Comparison(runner.name, reference, "output", precision, stats))
+    return report

@@ -1,0 +1,46 @@
+"""ONNX Runtime runner (CPU provider; the CUDA provider first when this onnxruntime build has it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+
+
+def default_providers() -> list[str]:
+    """``CUDAExecutionProvider`` (when available) then ``CPUExecutionProvider``."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+class OrtRunner:
+    """One ``onnxruntime.InferenceSession`` over a model with one image input and one output."""
+
+    def __init__(self, model: onnx.ModelProto | Path | str, name: str = "ort", providers: list[str] | None = None,
+                 threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only: no warnings about initializers folded away
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
+        self.session = ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
+        self.name = name
+        self.precision = "fp32"
+        self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def run_all(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every output of one batch, as CPU tensors."""
+        feed = {self.input_name: np.ascontiguousarray(x.detach().cpu().to(torch.float32).numpy())}
+        return [torch.from_numpy(np.asarray(o)) for o in self.session.run(None, feed)]
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        """The first output of one batch (CPU tensor)."""
+        return self.run_all(x)[0]

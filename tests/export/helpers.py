@@ -1,0 +1,49 @@
+"""Shared test helpers: every-layer model, closeness check, ORT session."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from onnx import helper
+
+from an_deploy import spec
+from an_deploy.export.an_node import IR_VERSION, make_an_node
+from an_deploy.export.onnx_function import build_function
+from an_deploy.fold import FoldedAN
+from tests.an_layers import C
+
+
+def multi_layer_model(folded: dict[str, FoldedAN], opset: int = 18) -> onnx.ModelProto:
+    """One model, one AN node per layer config, all reading X [N, C, H, W]; output ``Y_<name>`` each."""
+    nodes, inits, outputs = [], [], []
+    for name, f in folded.items():
+        node, tensors = make_an_node("X", f"Y_{name}", name, f)
+        nodes.append(node)
+        inits += tensors
+        outputs.append(helper.make_tensor_value_info(f"Y_{name}", onnx.TensorProto.FLOAT, ["N", C, "H", "W"]))
+    graph = helper.make_graph(nodes, "all_layers",
+                              [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, ["N", C, "H", "W"])],
+                              outputs, initializer=inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset),
+                                                   helper.make_opsetid(spec.DOMAIN, spec.OP_VERSION)],
+                             functions=[build_function(opset)], ir_version=IR_VERSION)
+
+
+def session(model: onnx.ModelProto) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def assert_close(out: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor, atol: float, rtol: float,
+                 what: str = "") -> float:
+    """Assert ``|out - ref| <= atol + rtol * |ref|``; returns the max abs difference."""
+    a = torch.as_tensor(np.asarray(out)).to(torch.float64)
+    b = torch.as_tensor(np.asarray(ref)).to(torch.float64)
+    assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
+    diff = (a - b).abs()
+    ok = bool((diff <= atol + rtol * b.abs()).all())
+    assert ok, f"{what}: max abs {float(diff.max()):.3e} (atol {atol:g}, rtol {rtol:g})"
+    return float(diff.max())

@@ -1,0 +1,61 @@
+"""Comparison statistics, the tolerance table and the report's JSON/Markdown shape (no model needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from an_deploy.parity.compare import compare
+from an_deploy.parity.report import SCHEMA_VERSION, Comparison, ParityReport
+from an_deploy.parity.tolerances import TOLERANCES, Tolerance, tolerance_for
+
+
+def test_required_tolerances_and_rule_boundary() -> None:
+    ref = torch.tensor([[1.0, -2.0, 4.0], [0.5, 3.0, -1.0]], dtype=torch.float64)
+    out = ref + torch.tensor([[1e-3, 0.0, -2e-3], [0.0, 0.0, 0.0]], dtype=torch.float64)
+    s = compare(out, ref, Tolerance(atol=0.0, rtol=1e-3), classifier=True)
+    assert s.max_abs == pytest.approx(2e-3) and s.required_atol == pytest.approx(2e-3)
+    assert s.max_rel == pytest.approx(1e-3) and s.required_rtol == pytest.approx(1e-3)
+    assert s.passed  # exactly on the boundary of |a - b| <= atol + rtol * |b| (rel 1e-3 at both entries)
+    assert not compare(out, ref, Tolerance(atol=0.0, rtol=9e-4)).passed
+    assert compare(out, ref, Tolerance(atol=2e-3, rtol=0.0)).passed
+    assert s.top1_agreement == 1.0 and s.cosine == pytest.approx(1.0, abs=1e-6)
+    assert s.num_values == 6
+
+
+def test_top1_disagreement_and_nan_fail() -> None:
+    ref = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    out = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    assert compare(out, ref, Tolerance(10.0, 0.0), classifier=True).top1_agreement == 0.5
+    assert not compare(torch.full((2, 2), float("nan")), ref, Tolerance(10.0, 10.0)).passed
+    with pytest.raises(ValueError, match="shape"):
+        compare(out[:1], ref, Tolerance(1.0, 1.0))
+
+
+def test_tolerance_table_is_explicit() -> None:
+    assert all(t.atol > 0 and t.rtol > 0 for t in TOLERANCES.values())
+    assert tolerance_for("ort", "fp32") == TOLERANCES[("ort", "fp32")]
+    with pytest.raises(KeyError, match="add it"):
+        tolerance_for("ort", "int8")
+
+
+def test_report_json_and_markdown(tmp_path: Path) -> None:
+    ref = torch.ones(2, 3)
+    report = ParityReport(config={"arch": "x", "onnx": "m.onnx", "inputs": "test"})
+    report.comparisons.append(Comparison("ort-function", "torch-fp64", "output", "fp32",
+                                         compare(ref, ref, tolerance_for("ort", "fp32"), classifier=True)))
+    report.skipped["trt"] = "tensorrt is not importable"
+    md = report.write(tmp_path / "p.json")
+    data = json.loads((tmp_path / "p.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION
+    assert {"tool", "environment", "config", "results", "summary"} <= set(data)
+    assert data["environment"]["packages"]["onnxruntime"]
+    assert data["summary"]["passed"] is True
+    assert "| ort-function | torch-fp64 |" in md.read_text()
+    assert report.verdict().startswith("PASSED | ")
+    report.comparisons.append(Comparison("bad", "torch-fp64", "output", "fp32",
+                                         compare(ref + 1, ref, Tolerance(1e-4, 1e-4))))
+    assert report.verdict().startswith("FAILED | ") and "bad vs torch-fp64" in report.verdict()
