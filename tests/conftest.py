@@ -6,6 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+# The test models are tiny: extra intra-op threads only add barrier waits on a small, shared CI machine.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:

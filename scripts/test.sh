@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Fresh-machine set-up and every check CI runs (.ci/run calls exactly this script).
+#   1. a virtual environment with the pinned CPU torch (never a multi-GB CUDA build) and the dev tools
+#   2. the TensorRT plugin (.so + host test harness), built with CMake
+#   3. ruff, mypy (TensorRT-facing modules against tensorrt-stubs), pytest
+#   4. the parity + latency report of the demo model on CPU, under reports/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/pip install --quiet torch==2.13.0 -e ".[dev]"
+# tensorrt-stubs declares a dependency on the tensorrt wheel, whose installer downloads from NVIDIA's index:
+# the stubs alone are what the type check needs.
+.venv/bin/pip install --quiet --no-deps tensorrt-stubs==10.13.0.35.1
+
+echo "== build the TensorRT plugin =="
+cmake -S plugins -B build/plugins -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
+cmake --build build/plugins -j2
+
+echo "== ruff =="
+.venv/bin/ruff check .
+echo "== mypy =="
+.venv/bin/mypy
+echo "== pytest =="
+.venv/bin/python -m pytest
