@@ -109,7 +109,8 @@ class TensorRTRunner:
         """Set the input shape and both tensor addresses; returns the (new) output buffer."""
         if not self._context.set_input_shape(self.input_name, tuple(x.shape)):
             raise UserError(f"{self.name}: input shape {tuple(x.shape)} is outside the engine's optimization profile")
-        shape = tuple(self._context.get_tensor_shape(self.output_name))
+        dims = self._context.get_tensor_shape(self.output_name)
+        shape = tuple(dims[i] for i in range(len(dims)))
         out = torch.empty(shape, dtype=self.output_dtype, device=x.device)
         self._context.set_tensor_address(self.input_name, x.data_ptr())
         self._context.set_tensor_address(self.output_name, out.data_ptr())

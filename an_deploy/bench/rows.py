@@ -1,0 +1,89 @@
+"""The benchmark's rows for one model: PyTorch eager (fp32; fp32 and fp16 on a GPU), ``torch.compile``,
+ONNX Runtime on the function and decomposed forms, and the four TensorRT rows when TensorRT and CUDA exist."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from an_deploy.bench.suite import Row, RowUnavailable
+from an_deploy.runtime.base import Runner
+from an_deploy.trt import AnImpl
+
+
+class CudaTorchRunner:
+    """PyTorch eager on the GPU in one dtype (the CPU rows use :class:`~an_deploy.runtime.torch_runner.TorchRunner`)."""
+
+    device = "cuda"
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype, name: str) -> None:
+        if not torch.cuda.is_available():
+            raise RowUnavailable("no CUDA device")
+        self.name, self.dtype = name, dtype
+        self.model = copy.deepcopy(model).to(device="cuda", dtype=dtype).eval()
+
+    def run(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.model(x.to(device="cuda", dtype=self.dtype))
+
+
+def _compiled(model: nn.Module) -> Runner:
+    from an_deploy.runtime.torch_runner import TorchRunner
+
+    return TorchRunner(torch.compile(copy.deepcopy(model).eval()), torch.float32, name="torch-compile-fp32")
+
+
+def _trt(onnx_path: Path, impl: AnImpl, fp16: bool, shape: tuple[int, ...], plugin: Path | None) -> Runner:
+    from an_deploy.runtime.trt_runner import runner_from_onnx
+    from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+
+    if not tensorrt_available():
+        raise RowUnavailable(SKIP_REASON)
+    if not torch.cuda.is_available():
+        raise RowUnavailable("no CUDA device")
+    return runner_from_onnx(onnx_path, impl, fp16, shape, plugin=plugin)
+
+
+def default_rows(
+    model: nn.Module,
+    function_model: onnx.ModelProto,
+    shape: tuple[int, ...],
+    work_dir: Path,
+    compile_row: bool = True,
+    trt_rows: bool = True,
+    plugin: Path | None = None,
+    decomposed: onnx.ModelProto | None = None,
+) -> list[Row]:
+    """Every row for ``model`` and its function-form export at input ``shape`` (``work_dir`` holds the ONNX file
+    TensorRT parses; ``decomposed`` saves inlining again when the caller has it)."""
+    from an_deploy.export.functions import inline_an_functions
+    from an_deploy.runtime.ort_runner import OrtRunner
+    from an_deploy.runtime.torch_runner import TorchRunner
+    from an_deploy.runtime.trt_runner import row_name
+
+    decomposed = decomposed if decomposed is not None else inline_an_functions(function_model)
+    rows = [Row("torch-fp32", "cpu", lambda: TorchRunner(model, torch.float32))]
+    if compile_row:
+        rows.append(Row("torch-compile-fp32", "cpu", lambda: _compiled(model)))
+    rows += [
+        Row("ort-function", "cpu", lambda: OrtRunner(function_model, name="ort-function")),
+        Row("ort-decomposed", "cpu", lambda: OrtRunner(decomposed, name="ort-decomposed")),
+    ]
+    if torch.cuda.is_available():
+        rows += [
+            Row("torch-cuda-fp32", "cuda", lambda: CudaTorchRunner(model, torch.float32, "torch-cuda-fp32")),
+            Row("torch-cuda-fp16", "cuda", lambda: CudaTorchRunner(model, torch.float16, "torch-cuda-fp16")),
+        ]
+    if trt_rows:
+        onnx_path = work_dir / "model.function.onnx"
+        onnx.save(function_model, onnx_path)
+        rows += [
+            Row(row_name(i, h), "cuda", lambda i=i, h=h: _trt(onnx_path, i, h, shape, plugin))
+            for i in AnImpl
+            for h in (False, True)
+        ]
+    return rows

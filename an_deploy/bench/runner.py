@@ -1,0 +1,65 @@
+"""``an-deploy bench`` as a function: load (or make) the model, export it in function form, time every row."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
+from an_deploy.bench.rows import default_rows
+from an_deploy.bench.suite import measure
+from an_deploy.errors import UserError
+
+
+def run_bench(
+    checkpoint: Path | None,
+    arch: str | None,
+    batch: int,
+    iters: int,
+    warmup: int,
+    min_seconds: float,
+    compile_row: bool,
+    trt: bool,
+    plugin: Path | None,
+    out: Path,
+    log: Callable[[str], None] = lambda _: None,
+) -> tuple[BenchReport, dict[str, Path]]:
+    """Benchmark one model and write ``latency.{json,md,png}`` under ``out``.
+
+    Raises:
+        UserError: bad checkpoint or options.
+    """
+    from an_deploy.export.torch_export import export_model
+    from an_deploy.export.validate import realistic_inputs
+    from models.registry import get_arch
+
+    if batch < 1 or iters < 1 or warmup < 0 or min_seconds < 0:
+        raise UserError("--batch and --iters must be >= 1, --warmup and --min-seconds >= 0")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; give a folder")
+    if checkpoint is None:
+        from models.randomize import realistic_
+
+        name = arch or "an_resnet_demo"
+        try:
+            model = realistic_(get_arch(name).builder(), seed=0)
+        except KeyError as e:
+            raise UserError(str(e.args[0])) from None
+        label = f"{name} (random realistic weights)"
+    else:
+        from an_deploy.checkpoint import load_model
+
+        loaded = load_model(checkpoint, arch)
+        model, name, label = loaded.model.eval(), loaded.arch, f"{loaded.arch} ({checkpoint.name})"
+    shape = (batch, *get_arch(name).input_shape[1:])
+    log(f"exporting {label} in function form")
+    function = export_model(model, (1, *shape[1:]), form="function").model
+    x = realistic_inputs(shape, batch)
+    with tempfile.TemporaryDirectory(prefix="an-deploy-bench-") as work:
+        rows = default_rows(model, function, shape, Path(work), compile_row, trt, plugin)
+        results = measure(rows, x, warmup=warmup, iters=iters, min_seconds=min_seconds, log=log)
+    config = BenchConfig(label, list(shape), warmup, iters, min_seconds, [r.name for r in rows])
+    report = BenchReport(config, Environment.collect(), results)
+    report.notes.append("inputs are moved to each row's device before timing; outputs stay on it")
+    return report, write_report(report, out)

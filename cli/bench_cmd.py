@@ -1,0 +1,42 @@
+"""``an-deploy bench``: latency of PyTorch, torch.compile, ONNX Runtime and TensorRT rows for one model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import progress, user_errors
+
+
+def bench(
+    model: Annotated[
+        Path | None, typer.Argument(help="Checkpoint (.pth/.pt); the demo architecture with random weights if omitted.")
+    ] = None,
+    arch: Annotated[str | None, typer.Option(help="Architecture (inferred from the checkpoint if omitted).")] = None,
+    batch: Annotated[int, typer.Option(help="Batch size of the timed input.")] = 1,
+    iters: Annotated[int, typer.Option(help="Timed calls per row (at least).")] = 100,
+    warmup: Annotated[int, typer.Option(help="Untimed warm-up calls per row.")] = 10,
+    min_seconds: Annotated[float, typer.Option(help="Keep timing each row until this many seconds passed.")] = 0.0,
+    compile_row: Annotated[bool, typer.Option("--compile/--no-compile", help="Include torch.compile.")] = True,
+    trt: Annotated[bool, typer.Option("--trt/--no-trt", help="Include the TensorRT rows (skipped without it).")] = True,
+    plugin: Annotated[Path | None, typer.Option(help="AttentiveNorm plugin library for the trt-plugin rows.")] = None,
+    out: Annotated[Path, typer.Option(help="Report folder: latency.json, latency.md, latency.png.")] = Path("reports"),
+) -> None:
+    """Time every backend on one model and write JSON, Markdown and a PNG chart naming the hardware."""
+    from an_deploy.bench.runner import run_bench
+
+    with user_errors():
+        report, paths = run_bench(
+            model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress
+        )
+        typer.echo(paths["md"].read_text())
+        failed = report.summary["rows_failed"]
+        verdict = "FAILED" if failed else "PASSED"
+        typer.echo(
+            f"{verdict} | {report.summary['rows_ok']} rows timed, {report.summary['rows_skipped']} skipped, "
+            f"{failed} failed | {', '.join(str(p) for p in paths.values())}"
+        )
+        if failed:
+            raise typer.Exit(code=1)

@@ -1,0 +1,35 @@
+"""``an-deploy bench`` on the demo architecture on CPU: rows, report files, skipped TensorRT rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+from cli.main import app
+
+
+def test_bench_demo_writes_the_report_and_skips_trt_with_the_reason(tmp_path: Path) -> None:
+    args = ["bench", "--batch", "2", "--iters", "5", "--warmup", "1", "--no-compile", "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "latency.json").read_text())
+    rows = {r["name"]: r for r in data["results"]}
+    assert {"torch-fp32", "ort-function", "ort-decomposed"} <= set(rows)
+    assert all(
+        rows[n]["status"] == "ok" and rows[n]["stats"]["iterations"] >= 5 for n in ("torch-fp32", "ort-function")
+    )
+    if not tensorrt_available():
+        assert rows["trt-plugin-fp16"]["status"] == "skipped" and rows["trt-plugin-fp16"]["reason"] == SKIP_REASON
+    assert data["config"]["input_shape"] == [2, 1, 16, 16]
+    assert (tmp_path / "latency.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| torch-fp32 | cpu |" in result.stdout and result.stdout.strip().splitlines()[-1].startswith("PASSED |")
+
+
+def test_bench_bad_options_are_one_line_errors(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "--iters", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    result = CliRunner().invoke(app, ["bench", str(tmp_path / "missing.pth"), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "error: " in result.stderr and "Traceback" not in result.output
