@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 import onnx
 import torch
+from onnxruntime.capi.onnxruntime_pybind11_state import Fail as OrtFail
+from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument as OrtInvalidArgument
+from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException
 from torch import nn
 
 from an_deploy.errors import UserError
@@ -86,7 +89,7 @@ def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[t
             ref = model(x)
         try:
             out = runner.run(x)
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidArgument types; report, do not hide
+        except (OrtFail, OrtInvalidArgument, OrtRuntimeException) as e:
             issues.append(ValidationIssue("shapes", f"ONNX Runtime failed on batch {tuple(x.shape)}: {e}"))
             continue
         if tuple(out.shape) != tuple(ref.shape):

@@ -16,7 +16,7 @@ from an_deploy.export.validate import realistic_inputs
 from an_deploy.parity.compare import compare
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.parity.tolerances import tolerance_for
-from an_deploy.runtime.base import Runner, trt_rows
+from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
 from models.registry import DEMO_INPUT_SHAPE
@@ -115,8 +115,8 @@ def run_parity(
         rows.append(OrtRunner(proto, name="ort-decomposed"))
     if importlib.util.find_spec("tensorrt") is not None:
         try:
-            rows += trt_rows(onnx_path, input_shape=(chunk, *chw), max_batch=chunk)  # type: ignore[arg-type]
-        except ImportError as e:
+            rows += trt_rows(onnx_path, input_shape=(chunk, *chw))  # type: ignore[arg-type]
+        except (ImportError, UserError) as e:
             report.skipped["trt"] = f"TensorRT rows unavailable: {e}"
     else:
         report.skipped["trt"] = "tensorrt is not importable"
@@ -129,7 +129,7 @@ def run_parity(
     pairs += [(r, fp32.name) for r in rows if _family(r) == "ort"]
     pairs += [(r, "ort-function") for r in rows if r.name == "ort-decomposed" and "ort-function" in outputs]
     for runner, reference in pairs:
-        precision = getattr(runner, "precision", "fp32")
+        precision = precision_of(runner)
         stats = compare(outputs[runner.name], outputs[reference], tolerance_for(_family(runner), precision),
                         classifier=classifier)
         report.comparisons.append(Comparison(runner.name, reference, "output", precision, stats))

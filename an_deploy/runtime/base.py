@@ -26,25 +26,30 @@ class Runner(Protocol):
 # ---------------------------------------------------------------------------------------------------------
 # TensorRT rows of the parity matrix: the interface between an_deploy/parity and an_deploy/runtime/trt_runner.
 #
-# ``an_deploy.runtime.trt_runner`` exposes
-#
-#     def parity_runners(onnx_path: Path, *, input_shape: tuple[int, int, int, int], max_batch: int) -> list[Runner]
-#
-# It builds what it needs from the function-form ONNX file (stripping the local function with
-# ``an_deploy.export.functions.strip_an_functions`` to bind the plugin) and returns one runner per row, e.g.
-# "trt-plugin-fp32", "trt-plugin-fp16". Each runner has, besides ``name``/``device``/``run``, a ``precision``
-# attribute ("fp32" or "fp16") that selects its row in ``an_deploy.parity.tolerances.TOLERANCES[("trt", p)]``;
-# ``run`` accepts any batch up to ``max_batch`` of ``input_shape[1:]`` and returns the output (any device).
+# ``trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape)`` builds an engine in memory from the
+# function-form ONNX file (``impl`` PLUGIN strips the local function with
+# ``an_deploy.export.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
+# returns a Runner named ``trt-<impl>-<fp32|fp16>``. The profile covers batch 1..input_shape[0].
+# The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
+# runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
 # Parity calls :func:`trt_rows` only when ``importlib.util.find_spec("tensorrt")`` finds TensorRT.
 # ---------------------------------------------------------------------------------------------------------
 
 
-def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int], max_batch: int) -> list[Runner]:
-    """The TensorRT runners of the parity matrix (see the interface above).
+def precision_of(runner: Runner) -> str:
+    """``fp32``/``fp16``/``fp64`` of a runner: its ``precision`` attribute, else the suffix of its name."""
+    return str(getattr(runner, "precision", runner.name.rsplit("-", 1)[-1]))
+
+
+def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list[Runner]:
+    """The TensorRT runners of the parity matrix: plugin and native, fp32 and fp16 (see the interface above).
 
     Raises:
-        ImportError: ``an_deploy.runtime.trt_runner`` (or TensorRT) cannot be imported.
+        ImportError: ``an_deploy.runtime.trt_runner`` cannot be imported.
+        UserError: TensorRT, CUDA or the plugin library is missing, or an engine does not build.
     """
     from an_deploy.runtime import trt_runner
+    from an_deploy.trt import AnImpl
 
-    return list(trt_runner.parity_runners(onnx_path, input_shape=input_shape, max_batch=max_batch))
+    return [trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape) for impl in AnImpl
+            for fp16 in (False, True)]
