@@ -19,7 +19,10 @@ cmake --build build/plugins -j2
 
 echo "== ruff =="
 .venv/bin/ruff check .
-echo "== mypy =="
-.venv/bin/mypy
+echo "== mypy (TensorRT-facing modules against tensorrt-stubs) =="
+.venv/bin/python -m tests.trt.make_tensorrt_stubs build/typings
+MYPYPATH=build/typings .venv/bin/mypy
 echo "== pytest =="
 .venv/bin/python -m pytest
+echo "== parity (asserted) + latency (reported) of the demo model on CPU =="
+.venv/bin/python -m an_deploy.ci_report --out reports

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from an_deploy.parity.tolerances import tolerance_for
 from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
+from an_deploy.trt.availability import tensorrt_available
 from models.registry import DEMO_INPUT_SHAPE
 
 DEFAULT_BATCH = 8
@@ -113,7 +113,7 @@ def run_parity(
         rows.append(OrtRunner(inline_an_functions(proto), name="ort-decomposed"))
     else:
         rows.append(OrtRunner(proto, name="ort-decomposed"))
-    if importlib.util.find_spec("tensorrt") is not None:
+    if tensorrt_available():
         try:
             rows += trt_rows(onnx_path, input_shape=(chunk, *chw))  # type: ignore[arg-type]
         except (ImportError, UserError) as e:
