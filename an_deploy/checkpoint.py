@@ -6,6 +6,7 @@ Only ``torch.load(..., weights_only=True)`` is used: a pickle that would run cod
 from __future__ import annotations
 
 import pickle
+import struct
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ class LoadedModel:
     metadata: dict[str, Any]
 
 
+def _first_line(e: BaseException) -> str:
+    """The first line of an exception's message (its type name when the message is empty)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 def _read(path: Path) -> Any:
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -43,13 +50,14 @@ def _read(path: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = _first_line(e)
         raise CheckpointError(
             f"refusing to load {path}: it is not a plain-tensor checkpoint (weights_only=True rejected it; "
             f"a pickle that references code is never executed). Detail: {first}"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    # garbage bytes fail inside the weights-only unpickler with low-level errors, not UnpicklingError
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, struct.error, IndexError, KeyError) as e:
+        first = _first_line(e)
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): {first}") from None
 
 
