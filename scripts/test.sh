@@ -6,23 +6,27 @@
 #   4. the parity + latency report of the demo model on CPU, under reports/
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step prints the seconds spent so far, so a slow CI run shows where its time went.
+step() { step "[${SECONDS}s] $*"; }
 
+step "virtual environment + install"
 python3 -m venv .venv
 .venv/bin/pip install --quiet torch==2.13.0 -e ".[dev]"
 # tensorrt-stubs declares a dependency on the tensorrt wheel, whose installer downloads from NVIDIA's index:
 # the stubs alone are what the type check needs.
 .venv/bin/pip install --quiet --no-deps tensorrt-stubs==10.13.0.35.1
 
-echo "== build the TensorRT plugin =="
+step "build the TensorRT plugin"
 cmake -S plugins -B build/plugins -DCMAKE_BUILD_TYPE=Release -DPython3_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
 cmake --build build/plugins -j2
 
-echo "== ruff =="
+step "ruff"
 .venv/bin/ruff check .
-echo "== mypy (TensorRT-facing modules against tensorrt-stubs) =="
+step "mypy (TensorRT-facing modules against tensorrt-stubs)"
 .venv/bin/python -m tests.trt.make_tensorrt_stubs build/typings
 MYPYPATH=build/typings .venv/bin/mypy
-echo "== pytest =="
-.venv/bin/python -m pytest
-echo "== parity (asserted) + latency (reported) of the demo model on CPU =="
+step "pytest"
+.venv/bin/python -m pytest --durations=15
+step "parity (asserted) + latency (reported) of the demo model on CPU"
 .venv/bin/python -m an_deploy.ci_report --out reports
+step "done"
