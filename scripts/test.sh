@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step prints the seconds spent so far, so a slow CI run shows where its time went.
-step() { step "[${SECONDS}s] $*"; }
+step() { echo "== [${SECONDS}s] $* =="; }
 
 step "virtual environment + install"
 python3 -m venv .venv
