@@ -7,10 +7,7 @@ twice the error that PyTorch itself makes in fp16 (fused_op(x.half(), upcast=Fal
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -20,29 +17,9 @@ from an_deploy.fused_op import fused_op
 
 pytestmark = [pytest.mark.gpu, pytest.mark.plugin]
 
-REPO = Path(__file__).resolve().parents[2]
 FP32_RTOL, FP32_ATOL = 1e-4, 1e-5
 FP16_FACTOR, FP16_ATOL = 2.0, 1e-3
 SPATIAL = {1: (1, 1), 49: (7, 7), 196: (14, 14), 3136: (56, 56)}
-
-
-def _binding() -> ModuleType:
-    path = REPO / "plugins" / "python" / "attentive_norm_ctypes.py"
-    module_spec = importlib.util.spec_from_file_location("attentive_norm_ctypes", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    if not torch.cuda.is_available():
-        pytest.skip("needs a CUDA device")
-    binding = _binding()
-    if not binding.DEFAULT_LIBRARY.is_file():
-        pytest.skip(f"plugin library not built: {binding.DEFAULT_LIBRARY} (see plugins/README.md)")
-    return binding, binding.KernelLibrary()
 
 
 def make_case(n: int, c: int, hw: int, k: int, activation: int, norm_type: int, seed: int
