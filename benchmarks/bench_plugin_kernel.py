@@ -5,7 +5,8 @@ Usage (on a machine with a CUDA GPU and the plugin built, see plugins/README.md)
     python benchmarks/bench_plugin_kernel.py [--dtype float16] [--out benchmarks/results]
 
 The layer is the one of the published AN-ResNets (MixtureBatchNorm2d, attention mode 2) with realistic weights;
-the plugin runs on the tensors that ``an_deploy.fold`` makes of it, through the library's C entry point. GPU
+the plugin runs on the tensors that ``an_deploy.fold`` makes of it, through the library's C entry point, on
+linear NCHW and on channels-last (kHWC8) input. GPU
 time with CUDA events: per method, batches of back-to-back calls (inputs rotated over enough copies to exceed
 L2) after warm-up, median of the per-call times of all batches. The floor is 3 * bytes(x) / copy bandwidth (the
 fused op reads x twice and writes y once), the bandwidth measured once on a 1 GiB device-to-device copy.
@@ -43,7 +44,7 @@ SCHEMA_VERSION = 2
 SHAPES = [(32, 256, 56, 56, 10), (1, 256, 56, 56, 10), (8, 256, 56, 56, 10),
           (32, 64, 56, 56, 10), (32, 128, 28, 28, 10), (32, 256, 14, 14, 20), (32, 512, 7, 7, 20)]
 TARGETS = {"x_floor_max": 1.3, "vs_eager_min": 3.0, "vs_compile_min": 1.5}
-METHODS = ("plugin_kernel", "torch_eager_layer", "torch_compile_layer")
+METHODS = ("plugin_kernel", "plugin_kernel_nhwc8", "torch_eager_layer", "torch_compile_layer")
 
 
 @dataclass
@@ -111,7 +112,7 @@ def make_layer(c: int, k: int, dtype: torch.dtype) -> torch.nn.Module:
 
 
 def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: list[torch.Tensor],
-                 ys: list[torch.Tensor]) -> Callable[[int], object]:
+                 ys: list[torch.Tensor], layout: int) -> Callable[[int], object]:
     """One prepared ctypes call per input copy, so that Python adds as little as it can per launch."""
     folded = fold(layer.float().cpu())
     layer.cuda().to(xs[0].dtype)
@@ -124,7 +125,7 @@ def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: l
     stream = torch.cuda.current_stream().cuda_stream
     forward = lib.lib.an_attentive_norm_forward
     calls = [(x.data_ptr(), y.data_ptr(), pointers, ws.data_ptr(), ws.numel(), n, c, h, w, dtype,
-              binding.LAYOUT_NCHW, ctypes.pointer(attrs), stream) for x, y in zip(xs, ys, strict=True)]
+              layout, ctypes.pointer(attrs), stream) for x, y in zip(xs, ys, strict=True)]
     keep = (params, ws, attrs)  # alive as long as the closure
 
     def call(i: int) -> int:
@@ -146,16 +147,20 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
     offset = 0.5 * torch.randn(1, c, 1, 1, device="cuda", generator=g)
     xs = [(offset + 1.5 * torch.randn(n, c, h, w, device="cuda", generator=g)).to(dtype) for _ in range(copies)]
     ys = [torch.full_like(x, float("nan")) for x in xs]
+    xs_cl = [x.contiguous(memory_format=torch.channels_last) for x in xs]  # C % 8 == 0: kHWC8 == channels last
+    ys_cl = [torch.full_like(x, float("nan")) for x in xs_cl]
     layer = make_layer(c, k, dtype)
     compiled = torch.compile(layer, dynamic=False)
     methods: dict[str, Callable[[int], object]] = {
-        "plugin_kernel": plugin_calls(binding, lib, layer, xs, ys),
+        "plugin_kernel": plugin_calls(binding, lib, layer, xs, ys, binding.LAYOUT_NCHW),
+        "plugin_kernel_nhwc8": plugin_calls(binding, lib, layer, xs_cl, ys_cl, binding.LAYOUT_NHWC8),
         "torch_eager_layer": lambda i: layer(xs[i % copies]),
         "torch_compile_layer": lambda i: compiled(xs[i % copies]),
     }
     with torch.no_grad():
         ref = an_layer_reference(layer, xs[0], upcast=True)
         outputs = {"plugin_kernel": lambda: (methods["plugin_kernel"](0), ys[0])[1],
+                   "plugin_kernel_nhwc8": lambda: (methods["plugin_kernel_nhwc8"](0), ys_cl[0])[1],
                    "torch_eager_layer": lambda: layer(xs[0]), "torch_compile_layer": lambda: compiled(xs[0])}
         errors = {m: ((outputs[m]().double() - ref).abs().max() / ref.abs().max()).item() for m in METHODS}
         per_batch = max(1, min(50, copies))

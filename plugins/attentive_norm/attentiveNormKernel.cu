@@ -1,10 +1,12 @@
 /*
  * AttentiveNorm forward in three launches:
- *   1. statistics: per (n, c) count/mean/M2/max in one read of x (per-thread Welford over vector chunks,
- *      Chan merges across threads), float32 accumulation for every dtype;
+ *   1. statistics: per (n, c) count/mean/M2/max in one read of x, float32 accumulation for every dtype
+ *      (NCHW: per-thread sums of x - pivot with the plane's first element as pivot, then Chan merges across
+ *      threads; channels-last: per-thread Welford, Chan merges);
  *   2. attention: one block per sample: u -> MLP -> logit group norm -> affine -> activation -> lam,
  *      group statistics (GROUP norm, Chan merge of the channel partials), then A[n,c], B[n,c];
- *   3. apply: y = A[n,c] * x + B[n,c], vectorised where the layout allows.
+ *   3. apply: y = A[n,c] * x + B[n,c], vectorised where the layout allows; the (n, c) of an element comes
+ *      from the grid (one plane per block row) or from multiply-shift division, never a 64-bit divide.
  */
 #include "attentiveNormAttributes.h"
 #include "attentiveNormKernel.h"
@@ -13,6 +15,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 namespace an_deploy
@@ -26,6 +29,33 @@ constexpr int32_t kBLOCK = 256;
 constexpr int32_t kWARP = 32;
 constexpr size_t kALIGN = 256;
 constexpr int64_t kMAX_APPLY_BLOCKS = int64_t{1} << 20;
+constexpr int64_t kFAST_INDEX_LIMIT = int64_t{1} << 31; // indices below this use 32-bit FastDiv arithmetic
+
+//! Unsigned 32-bit division by a run-time constant d >= 1 as a multiply-high, an add and a shift
+//! (the round-up method of Granlund and Montgomery): with s = ceil(log2 d), m = floor(2^32 (2^s - d) / d) + 1,
+//! n / d = (umulhi(n, m) + n) >> s for every n < 2^32 (the add is done in 64 bits).
+struct FastDiv
+{
+    uint32_t d;
+    uint32_t m;
+    uint32_t s;
+};
+
+FastDiv makeFastDiv(uint32_t d)
+{
+    uint32_t s = 0;
+    while ((uint64_t{1} << s) < d)
+    {
+        ++s;
+    }
+    uint64_t const m = ((uint64_t{1} << 32) * ((uint64_t{1} << s) - d)) / d + 1;
+    return FastDiv{d, static_cast<uint32_t>(m), s};
+}
+
+__device__ __forceinline__ uint32_t divide(FastDiv const& f, uint32_t n)
+{
+    return static_cast<uint32_t>((static_cast<uint64_t>(__umulhi(n, f.m)) + n) >> f.s);
+}
 
 size_t alignUp(size_t v)
 {
@@ -142,6 +172,32 @@ __device__ __forceinline__ Stats warpReduceStats(Stats s)
     return s;
 }
 
+//! Shifted sums of V values: s1 += x - pivot, s2 += (x - pivot)^2, running max.
+template <int32_t V>
+__device__ __forceinline__ void addShifted(float const (&v)[V], float pivot, float& s1, float& s2, float& mx)
+{
+#pragma unroll
+    for (int32_t i = 0; i < V; ++i)
+    {
+        float const d = v[i] - pivot;
+        s1 += d;
+        s2 = fmaf(d, d, s2);
+        mx = fmaxf(mx, v[i]);
+    }
+}
+
+//! count/mean/M2/max of one thread's values from their shifted sums (exact up to rounding when the pivot is
+//! a sample of the same plane: |pivot - mean| is then of the order of the standard deviation).
+__device__ __forceinline__ Stats shiftedStats(float count, float pivot, float s1, float s2, float mx)
+{
+    if (count == 0.0F)
+    {
+        return emptyStats();
+    }
+    float const d = s1 / count;
+    return Stats{count, pivot + d, fmaxf(fmaf(-s1, d, s2), 0.0F), mx};
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Vector I/O: V elements of T <-> V floats.
 
@@ -238,19 +294,44 @@ __global__ void __launch_bounds__(kBLOCK) statsNchwKernel(
     if (plane < planes)
     {
         T const* p = x + plane * length;
+        float pivot[1];
+        VecIO<T, 1>::load(p, pivot);
+        float s1 = 0.0F;
+        float s2 = 0.0F;
+        float mx = -INFINITY;
         int64_t const nbVec = length / V;
-        for (int64_t i = t; i < nbVec; i += TPP)
+        int64_t i = t;
+        constexpr int32_t kUNROLL = 4; // independent loads in flight per thread
+        for (; i + (kUNROLL - 1) * TPP < nbVec; i += kUNROLL * TPP)
+        {
+            float v[kUNROLL][V];
+#pragma unroll
+            for (int32_t u = 0; u < kUNROLL; ++u)
+            {
+                VecIO<T, V>::load(p + (i + u * TPP) * V, v[u]);
+            }
+#pragma unroll
+            for (int32_t u = 0; u < kUNROLL; ++u)
+            {
+                addShifted<V>(v[u], pivot[0], s1, s2, mx);
+            }
+        }
+        for (; i < nbVec; i += TPP)
         {
             float v[V];
             VecIO<T, V>::load(p + i * V, v);
-            addChunk<V>(s, v);
+            addShifted<V>(v, pivot[0], s1, s2, mx);
         }
-        for (int64_t i = nbVec * V + t; i < length; i += TPP) // tail (only when V > 1 and L % V != 0)
+        int64_t const mine = (nbVec > t ? (nbVec - t + TPP - 1) / TPP : 0) * V;
+        int64_t tail = 0;
+        for (int64_t j = nbVec * V + t; j < length; j += TPP) // tail (only when V > 1 and L % V != 0)
         {
             float v[1];
-            VecIO<T, 1>::load(p + i, v);
-            addChunk<1>(s, v);
+            VecIO<T, 1>::load(p + j, v);
+            addShifted<1>(v, pivot[0], s1, s2, mx);
+            ++tail;
         }
+        s = shiftedStats(static_cast<float>(mine + tail), pivot[0], s1, s2, mx);
     }
     s = warpReduceStats(s);
     if (TPP > kWARP)
@@ -514,8 +595,9 @@ __global__ void __launch_bounds__(kBLOCK) attentionKernel(AttentionArgs args, Wo
 // ---------------------------------------------------------------------------------------------------------
 // Pass 2: y = A x + B.
 
+//! Linear NCHW beyond 2^31 vectors: 64-bit indices.
 template <typename T, int32_t V>
-__global__ void __launch_bounds__(kBLOCK) applyNchwKernel(T const* __restrict__ x, T* __restrict__ y,
+__global__ void __launch_bounds__(kBLOCK) applyNchwWideKernel(T const* __restrict__ x, T* __restrict__ y,
     float const* __restrict__ a, float const* __restrict__ b, int64_t nbVec, int64_t length)
 {
     for (int64_t i = static_cast<int64_t>(blockIdx.x) * kBLOCK + threadIdx.x; i < nbVec;
@@ -533,6 +615,52 @@ __global__ void __launch_bounds__(kBLOCK) applyNchwKernel(T const* __restrict__ 
             v[j] = fmaf(sa, v[j], sb);
         }
         VecIO<T, V>::store(y + e, v);
+    }
+}
+
+//! Linear NCHW, planes of at least kBLOCK / 2 vectors: grid (planes, chunks); A and B read once per block.
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) applyPlaneKernel(T const* __restrict__ x, T* __restrict__ y,
+    float const* __restrict__ a, float const* __restrict__ b, int64_t vecsPerPlane)
+{
+    int64_t const plane = blockIdx.x;
+    float const sa = a[plane];
+    float const sb = b[plane];
+    T const* px = x + plane * vecsPerPlane * V;
+    T* py = y + plane * vecsPerPlane * V;
+    for (int64_t i = static_cast<int64_t>(blockIdx.y) * kBLOCK + threadIdx.x; i < vecsPerPlane;
+         i += static_cast<int64_t>(gridDim.y) * kBLOCK)
+    {
+        float v[V];
+        VecIO<T, V>::load(px + i * V, v);
+#pragma unroll
+        for (int32_t j = 0; j < V; ++j)
+        {
+            v[j] = fmaf(sa, v[j], sb);
+        }
+        VecIO<T, V>::store(py + i * V, v);
+    }
+}
+
+//! Linear NCHW, small planes: a flat grid-stride loop over vectors, plane = vector / vecsPerPlane by FastDiv
+//! (nbVec < 2^31).
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) applyFlatKernel(T const* __restrict__ x, T* __restrict__ y,
+    float const* __restrict__ a, float const* __restrict__ b, uint32_t nbVec, FastDiv vecsPerPlane)
+{
+    for (uint32_t i = blockIdx.x * kBLOCK + threadIdx.x; i < nbVec; i += gridDim.x * kBLOCK)
+    {
+        uint32_t const plane = divide(vecsPerPlane, i);
+        float const sa = a[plane];
+        float const sb = b[plane];
+        float v[V];
+        VecIO<T, V>::load(x + static_cast<int64_t>(i) * V, v);
+#pragma unroll
+        for (int32_t j = 0; j < V; ++j)
+        {
+            v[j] = fmaf(sa, v[j], sb);
+        }
+        VecIO<T, V>::store(y + static_cast<int64_t>(i) * V, v);
     }
 }
 
@@ -556,6 +684,29 @@ __global__ void __launch_bounds__(kBLOCK) applyNhwcKernel(T const* __restrict__ 
             v[j] = c < channels ? fmaf(a[n * channels + c], v[j], b[n * channels + c]) : 0.0F;
         }
         VecIO<T, V>::store(y + e, v);
+    }
+}
+
+//! Channels last, fewer than 2^31 vectors: pixel = vector / (stride / V), n = pixel / L by FastDiv.
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) applyNhwcFastKernel(T const* __restrict__ x, T* __restrict__ y,
+    float const* __restrict__ a, float const* __restrict__ b, uint32_t nbVec, uint32_t channels,
+    FastDiv vecsPerPixel, FastDiv length)
+{
+    for (uint32_t i = blockIdx.x * kBLOCK + threadIdx.x; i < nbVec; i += gridDim.x * kBLOCK)
+    {
+        uint32_t const pixel = divide(vecsPerPixel, i);
+        uint32_t const c0 = (i - pixel * vecsPerPixel.d) * V;
+        uint32_t const base = divide(length, pixel) * channels;
+        float v[V];
+        VecIO<T, V>::load(x + static_cast<int64_t>(i) * V, v);
+#pragma unroll
+        for (int32_t j = 0; j < V; ++j)
+        {
+            uint32_t const c = c0 + j;
+            v[j] = c < channels ? fmaf(a[base + c], v[j], b[base + c]) : 0.0F;
+        }
+        VecIO<T, V>::store(y + static_cast<int64_t>(i) * V, v);
     }
 }
 
@@ -586,6 +737,27 @@ unsigned int applyGrid(int64_t nbVec)
     return static_cast<unsigned int>(std::min((nbVec + kBLOCK - 1) / kBLOCK, kMAX_APPLY_BLOCKS));
 }
 
+//! Multiprocessors of the current device (cached per device; 132 if the query fails, which the launch that
+//! follows then reports).
+int32_t multiprocessors()
+{
+    static std::atomic<int32_t> cache[64] = {};
+    int device = 0;
+    if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64)
+    {
+        return 132;
+    }
+    if (cache[device].load(std::memory_order_relaxed) == 0)
+    {
+        int count = 0;
+        cache[device].store(
+            cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) == cudaSuccess ? std::max(count, 1)
+                                                                                                  : 132,
+            std::memory_order_relaxed);
+    }
+    return cache[device].load(std::memory_order_relaxed);
+}
+
 template <typename T>
 int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStream_t stream, std::string* error)
 {
@@ -598,7 +770,9 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
     if (p.layout == AN_LAYOUT_NCHW)
     {
         bool const vecNchw = vec && length % kV == 0;
-        if (length >= 2048)
+        // A block per plane only where a warp per plane would leave the GPU short of warps (few, long planes).
+        bool const blockPerPlane = length >= 2048 && planes < int64_t{32} * multiprocessors();
+        if (blockPerPlane)
         {
             unsigned int const grid = static_cast<unsigned int>(planes);
             if (vecNchw)
@@ -647,29 +821,76 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
 
     if (p.layout == AN_LAYOUT_NCHW)
     {
-        int64_t const total = planes * length;
-        if (vec && length % kV == 0)
+        bool const v = vec && length % kV == 0;
+        int64_t const vecsPerPlane = v ? length / kV : length;
+        int64_t const nbVec = planes * vecsPerPlane;
+        if (vecsPerPlane >= kBLOCK / 2 && planes < kFAST_INDEX_LIMIT)
         {
-            applyNchwKernel<T, kV><<<applyGrid(total / kV), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total / kV, length);
+            int64_t const chunks = std::min<int64_t>((vecsPerPlane + kBLOCK - 1) / kBLOCK, 65535);
+            dim3 const grid(static_cast<unsigned int>(planes), static_cast<unsigned int>(chunks));
+            if (v)
+            {
+                applyPlaneKernel<T, kV><<<grid, kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, vecsPerPlane);
+            }
+            else
+            {
+                applyPlaneKernel<T, 1><<<grid, kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, vecsPerPlane);
+            }
+        }
+        else if (nbVec < kFAST_INDEX_LIMIT)
+        {
+            FastDiv const div = makeFastDiv(static_cast<uint32_t>(vecsPerPlane));
+            uint32_t const count = static_cast<uint32_t>(nbVec);
+            if (v)
+            {
+                applyFlatKernel<T, kV><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, div);
+            }
+            else
+            {
+                applyFlatKernel<T, 1><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, div);
+            }
+        }
+        else if (v)
+        {
+            applyNchwWideKernel<T, kV><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, length);
         }
         else
         {
-            applyNchwKernel<T, 1><<<applyGrid(total), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total, length);
+            applyNchwWideKernel<T, 1><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, length);
         }
     }
     else
     {
         int64_t const stride = p.layout == AN_LAYOUT_NHWC8 ? (p.c + 7) / 8 * 8 : p.c;
         int64_t const total = p.n * length * stride;
-        if (vec && stride % kV == 0)
+        bool const v = vec && stride % kV == 0;
+        int64_t const nbVec = v ? total / kV : total;
+        if (nbVec < kFAST_INDEX_LIMIT)
+        {
+            FastDiv const perPixel = makeFastDiv(static_cast<uint32_t>(v ? stride / kV : stride));
+            FastDiv const len = makeFastDiv(static_cast<uint32_t>(length));
+            uint32_t const count = static_cast<uint32_t>(nbVec);
+            uint32_t const c = static_cast<uint32_t>(p.c);
+            if (v)
+            {
+                applyNhwcFastKernel<T, kV>
+                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+            }
+            else
+            {
+                applyNhwcFastKernel<T, 1>
+                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+            }
+        }
+        else if (v)
         {
             applyNhwcKernel<T, kV>
-                <<<applyGrid(total / kV), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total / kV, p.c, stride, length);
+                <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, p.c, stride, length);
         }
         else
         {
             applyNhwcKernel<T, 1>
-                <<<applyGrid(total), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, total, p.c, stride, length);
+                <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, p.c, stride, length);
         }
     }
     return cudaStatus("apply kernel", error);
