@@ -31,16 +31,11 @@ def _log(message: str) -> None:
 
 
 def demo_model() -> tuple[torch.nn.Module, str]:
-    """The trained demo checkpoint when it is there, else the demo architecture with realistic random weights."""
+    """The trained demo checkpoint shipped in models/demo/ and its file name."""
+    from an_deploy.checkpoint import load_model
     from models.digits import DEMO_CHECKPOINT
-    from models.randomize import realistic_
-    from models.registry import an_resnet_demo
 
-    if DEMO_CHECKPOINT.is_file():
-        from an_deploy.checkpoint import load_model
-
-        return load_model(DEMO_CHECKPOINT, "an_resnet_demo").model.eval(), str(DEMO_CHECKPOINT.name)
-    return realistic_(an_resnet_demo(), seed=0), "an_resnet_demo (random realistic weights; no checkpoint)"
+    return load_model(DEMO_CHECKPOINT, "an_resnet_demo").model.eval(), str(DEMO_CHECKPOINT.name)
 
 
 def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:

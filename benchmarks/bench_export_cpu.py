@@ -23,9 +23,10 @@ sys.path.insert(0, str(REPO))
 
 from an_deploy import __version__  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
+from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
 from an_deploy.runtime.ort_runner import OrtRunner  # noqa: E402
-from models.randomize import realistic_  # noqa: E402
+from models.randomize import calibrated_  # noqa: E402
 from models.registry import an_resnet50  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -43,7 +44,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
 
-    model = realistic_(an_resnet50(), seed=0)
+    calibration = realistic_inputs((8, 3, args.size, args.size), 8, seed=1)
+    model = calibrated_(an_resnet50(), calibration, seed=0)
     start = time.perf_counter()
     exported = export_model(model, (1, 3, args.size, args.size), dynamic_batch=True)
     export_s = time.perf_counter() - start

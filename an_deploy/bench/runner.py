@@ -39,14 +39,16 @@ def run_bench(
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder")
     if checkpoint is None:
-        from models.randomize import realistic_
+        from models.randomize import calibrated_
 
         name = arch or "an_resnet_demo"
         try:
-            model = realistic_(get_arch(name).builder(), seed=0)
+            entry = get_arch(name)
         except KeyError as e:
             raise UserError(str(e.args[0])) from None
-        label = f"{name} (random realistic weights)"
+        calibration = realistic_inputs((8, *entry.input_shape[1:]), 8, seed=1)
+        model = calibrated_(entry.builder(), calibration, seed=0)
+        label = f"{name} (random realistic weights, batch statistics calibrated)"
     else:
         from an_deploy.checkpoint import load_model
 

@@ -39,17 +39,18 @@ def plugin_path() -> Path:
 
 
 def _demo_model() -> torch.nn.Module:
-    from models.randomize import realistic_
-    from models.registry import an_resnet_demo
+    from an_deploy.checkpoint import load_model
+    from models.digits import DEMO_CHECKPOINT
 
-    return realistic_(an_resnet_demo(), seed=0)
+    return load_model(DEMO_CHECKPOINT).model.eval()
 
 
 def _resnet50() -> torch.nn.Module:
-    from models.randomize import realistic_
+    from an_deploy.export.validate import realistic_inputs
+    from models.randomize import calibrated_
     from models.registry import an_resnet50
 
-    return realistic_(an_resnet50(), seed=0)
+    return calibrated_(an_resnet50(), realistic_inputs((8, 3, 224, 224), 8, seed=1), seed=0)
 
 
 def _export(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> Path:
