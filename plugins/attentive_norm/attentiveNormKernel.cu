@@ -75,22 +75,36 @@ struct Workspace
     float* grstd; // [N*C] (only N*G used) group rsqrt(var + eps)
     float* h;     // [N*H1]
     float* z;     // [N*K] logits, then lam
+    float* pmean; // [S*N*C] channels-last partial statistics of S splits of H*W (S <= maxSplits(N))
+    float* pm2;   // [S*N*C]
+    float* pmx;   // [S*N*C]
 };
+
+//! Most splits of H*W the channels-last statistics may use for a batch of n: at most 16, so that the attention
+//! kernel's sequential merge per channel stays short (measured on an H200: 256 splits cost 70 us at N=1), and
+//! S*N*C <= 256*C partial floats.
+int64_t maxSplits(int64_t n)
+{
+    return std::min<int64_t>(16, std::max<int64_t>(1, 256 / n));
+}
 
 size_t layoutWorkspace(int64_t n, AnAttentiveNormAttributes const& attrs, char* base, Workspace* ws)
 {
+    constexpr int32_t kSLOTS = 13;
     size_t const nc = static_cast<size_t>(n) * static_cast<size_t>(attrs.num_channels) * sizeof(float);
-    size_t const sizes[10] = {nc, nc, nc, nc, nc, nc, nc, nc,
+    size_t const partial = nc * static_cast<size_t>(maxSplits(n));
+    size_t const sizes[kSLOTS] = {nc, nc, nc, nc, nc, nc, nc, nc,
         static_cast<size_t>(n) * static_cast<size_t>(attrs.attn_hidden) * sizeof(float),
-        static_cast<size_t>(n) * static_cast<size_t>(attrs.num_affine) * sizeof(float)};
-    float** slots[10];
+        static_cast<size_t>(n) * static_cast<size_t>(attrs.num_affine) * sizeof(float), partial, partial, partial};
+    float** slots[kSLOTS];
     if (ws != nullptr)
     {
-        float** s[10] = {&ws->mean, &ws->m2, &ws->mx, &ws->a, &ws->b, &ws->u, &ws->gmean, &ws->grstd, &ws->h, &ws->z};
-        std::copy(s, s + 10, slots);
+        float** s[kSLOTS] = {&ws->mean, &ws->m2, &ws->mx, &ws->a, &ws->b, &ws->u, &ws->gmean, &ws->grstd, &ws->h,
+            &ws->z, &ws->pmean, &ws->pm2, &ws->pmx};
+        std::copy(s, s + kSLOTS, slots);
     }
     size_t offset = 0;
-    for (int32_t i = 0; i < 10; ++i)
+    for (int32_t i = 0; i < kSLOTS; ++i)
     {
         if (ws != nullptr)
         {
@@ -357,6 +371,111 @@ __global__ void __launch_bounds__(kBLOCK) statsNchwKernel(
     }
 }
 
+// Pass 1, channels last [N][L][stride], vectorised: a thread owns V adjacent channels (one 16-byte load per
+// pixel), a block is tx channel vectors x (kBLOCK / tx) pixel rows, grid (ceil(stride / V / tx), N, splits of L).
+// Each split writes its per-channel statistics to p*[(split * N + n) * C + c]; the attention kernel merges them.
+template <typename T, int32_t V>
+__global__ void __launch_bounds__(kBLOCK) statsNhwcVecKernel(T const* __restrict__ x, int32_t channels,
+    int64_t stride, int64_t length, int32_t tx, float* pmean, float* pm2, float* pmx)
+{
+    __shared__ float shared[3][kBLOCK * V]; // count, mean, m2 per (thread, channel); the max goes through `mxs`
+    __shared__ float mxs[kBLOCK * V];
+    int32_t const rows = kBLOCK / tx;
+    int32_t const t = static_cast<int32_t>(threadIdx.y) * tx + static_cast<int32_t>(threadIdx.x);
+    int64_t const n = blockIdx.y;
+    int64_t const c0 = (static_cast<int64_t>(blockIdx.x) * tx + threadIdx.x) * V;
+    int64_t const per = (length + gridDim.z - 1) / gridDim.z;
+    int64_t const l0 = static_cast<int64_t>(blockIdx.z) * per;
+    int64_t const l1 = l0 + per < length ? l0 + per : length;
+    bool const active = c0 < stride;
+    float pivot[V];
+    float s1[V];
+    float s2[V];
+    float mx[V];
+    float count = 0.0F;
+#pragma unroll
+    for (int32_t j = 0; j < V; ++j)
+    {
+        pivot[j] = 0.0F;
+        s1[j] = 0.0F;
+        s2[j] = 0.0F;
+        mx[j] = -INFINITY;
+    }
+    if (active)
+    {
+        T const* p = x + n * length * stride + c0;
+        VecIO<T, V>::load(p, pivot);
+        int64_t l = l0 + threadIdx.y;
+        constexpr int32_t kUNROLL = 4;
+        for (; l + (kUNROLL - 1) * rows < l1; l += kUNROLL * rows)
+        {
+            float v[kUNROLL][V];
+#pragma unroll
+            for (int32_t u = 0; u < kUNROLL; ++u)
+            {
+                VecIO<T, V>::load(p + (l + u * rows) * stride, v[u]);
+            }
+#pragma unroll
+            for (int32_t u = 0; u < kUNROLL; ++u)
+            {
+#pragma unroll
+                for (int32_t j = 0; j < V; ++j)
+                {
+                    float const d = v[u][j] - pivot[j];
+                    s1[j] += d;
+                    s2[j] = fmaf(d, d, s2[j]);
+                    mx[j] = fmaxf(mx[j], v[u][j]);
+                }
+            }
+            count += static_cast<float>(kUNROLL);
+        }
+        for (; l < l1; l += rows)
+        {
+            float v[V];
+            VecIO<T, V>::load(p + l * stride, v);
+#pragma unroll
+            for (int32_t j = 0; j < V; ++j)
+            {
+                float const d = v[j] - pivot[j];
+                s1[j] += d;
+                s2[j] = fmaf(d, d, s2[j]);
+                mx[j] = fmaxf(mx[j], v[j]);
+            }
+            count += 1.0F;
+        }
+    }
+#pragma unroll
+    for (int32_t j = 0; j < V; ++j)
+    {
+        Stats const st = shiftedStats(count, pivot[j], s1[j], s2[j], mx[j]);
+        shared[0][t * V + j] = st.n;
+        shared[1][t * V + j] = st.mean;
+        shared[2][t * V + j] = st.m2;
+        mxs[t * V + j] = st.mx;
+    }
+    __syncthreads();
+    if (threadIdx.y == 0 && active)
+    {
+        int64_t const out = (static_cast<int64_t>(blockIdx.z) * gridDim.y + n) * channels;
+        for (int32_t j = 0; j < V; ++j)
+        {
+            int32_t const first = static_cast<int32_t>(threadIdx.x) * V + j;
+            Stats acc{shared[0][first], shared[1][first], shared[2][first], mxs[first]};
+            for (int32_t r = 1; r < rows; ++r)
+            {
+                int32_t const k = (r * tx + static_cast<int32_t>(threadIdx.x)) * V + j;
+                acc = mergeStats(acc, Stats{shared[0][k], shared[1][k], shared[2][k], mxs[k]});
+            }
+            if (c0 + j < channels)
+            {
+                pmean[out + c0 + j] = acc.mean;
+                pm2[out + c0 + j] = acc.m2;
+                pmx[out + c0 + j] = acc.mx;
+            }
+        }
+    }
+}
+
 // Pass 1, channels last [N][L][stride]: 32 channels x kROWS rows per block, grid (ceil(C/32), N).
 constexpr int32_t kROWS = kBLOCK / kWARP;
 
@@ -410,6 +529,7 @@ struct AttentionArgs
     float const* normShift;
     AnAttentiveNormAttributes attrs;
     int64_t length;
+    int32_t splits; // > 1: merge the channels-last partial statistics first
 };
 
 __device__ __forceinline__ float warpSum(float v)
@@ -455,6 +575,28 @@ __global__ void __launch_bounds__(kBLOCK) attentionKernel(AttentionArgs args, Wo
     float const length = static_cast<float>(args.length);
     float const varDiv = args.length > 1 ? static_cast<float>(args.length - 1) : 1.0F;
 
+    if (args.splits > 1) // Chan merge of the (at most 16) splits of H*W; each covers `per` pixels, the last fewer
+    {
+        int64_t const per = (args.length + args.splits - 1) / args.splits;
+        for (int32_t c = threadIdx.x; c < channels; c += kBLOCK)
+        {
+            Stats acc = emptyStats();
+            for (int32_t sp = 0; sp < args.splits; ++sp)
+            {
+                int64_t const end = (sp + 1) * per < args.length ? (sp + 1) * per : args.length;
+                int64_t const count = end - sp * per;
+                if (count > 0)
+                {
+                    int64_t const idx = (static_cast<int64_t>(sp) * gridDim.x + n) * channels + c;
+                    acc = mergeStats(acc, Stats{static_cast<float>(count), ws.pmean[idx], ws.pm2[idx], ws.pmx[idx]});
+                }
+            }
+            ws.mean[base + c] = acc.mean;
+            ws.m2[base + c] = acc.m2;
+            ws.mx[base + c] = acc.mx;
+        }
+        __syncthreads();
+    }
     float* u = ws.u + base;
     for (int32_t c = threadIdx.x; c < channels; c += kBLOCK)
     {
@@ -687,8 +829,35 @@ __global__ void __launch_bounds__(kBLOCK) applyNhwcKernel(T const* __restrict__ 
     }
 }
 
-//! Channels last, fewer than 2^31 vectors: pixel = vector / (stride / V), n = pixel / L by FastDiv.
-template <typename T, int32_t V>
+//! V consecutive floats of A or B from a 16-byte aligned address.
+template <int32_t V>
+__device__ __forceinline__ void loadCoefficients(float const* p, float (&v)[V])
+{
+    if constexpr (V % 4 == 0)
+    {
+#pragma unroll
+        for (int32_t i = 0; i < V; i += 4)
+        {
+            float4 const q = *reinterpret_cast<float4 const*>(p + i);
+            v[i] = q.x;
+            v[i + 1] = q.y;
+            v[i + 2] = q.z;
+            v[i + 3] = q.w;
+        }
+    }
+    else
+    {
+#pragma unroll
+        for (int32_t i = 0; i < V; ++i)
+        {
+            v[i] = p[i];
+        }
+    }
+}
+
+//! Channels last, fewer than 2^31 vectors: pixel = vector / (stride / V), n = pixel / L by FastDiv. With
+//! `exact` (C == stride, C % V == 0: no padding channels), A and B are read as vectors too.
+template <typename T, int32_t V, bool kEXACT>
 __global__ void __launch_bounds__(kBLOCK) applyNhwcFastKernel(T const* __restrict__ x, T* __restrict__ y,
     float const* __restrict__ a, float const* __restrict__ b, uint32_t nbVec, uint32_t channels,
     FastDiv vecsPerPixel, FastDiv length)
@@ -700,11 +869,26 @@ __global__ void __launch_bounds__(kBLOCK) applyNhwcFastKernel(T const* __restric
         uint32_t const base = divide(length, pixel) * channels;
         float v[V];
         VecIO<T, V>::load(x + static_cast<int64_t>(i) * V, v);
-#pragma unroll
-        for (int32_t j = 0; j < V; ++j)
+        if constexpr (kEXACT)
         {
-            uint32_t const c = c0 + j;
-            v[j] = c < channels ? fmaf(a[base + c], v[j], b[base + c]) : 0.0F;
+            float sa[V];
+            float sb[V];
+            loadCoefficients<V>(a + base + c0, sa);
+            loadCoefficients<V>(b + base + c0, sb);
+#pragma unroll
+            for (int32_t j = 0; j < V; ++j)
+            {
+                v[j] = fmaf(sa[j], v[j], sb[j]);
+            }
+        }
+        else
+        {
+#pragma unroll
+            for (int32_t j = 0; j < V; ++j)
+            {
+                uint32_t const c = c0 + j;
+                v[j] = c < channels ? fmaf(a[base + c], v[j], b[base + c]) : 0.0F;
+            }
         }
         VecIO<T, V>::store(y + static_cast<int64_t>(i) * V, v);
     }
@@ -767,6 +951,7 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
     int64_t const length = p.h * p.w;
     int64_t const planes = p.n * p.c;
     bool const vec = aligned16(p.x) && aligned16(p.y);
+    int32_t splits = 1; // channels-last statistics: splits of H*W
     if (p.layout == AN_LAYOUT_NCHW)
     {
         bool const vecNchw = vec && length % kV == 0;
@@ -801,8 +986,35 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
     else
     {
         int64_t const stride = p.layout == AN_LAYOUT_NHWC8 ? (p.c + 7) / 8 * 8 : p.c;
-        dim3 const grid(static_cast<unsigned int>((p.c + kWARP - 1) / kWARP), static_cast<unsigned int>(p.n));
-        statsNhwcKernel<T><<<grid, dim3(kWARP, kROWS), 0, stream>>>(x, p.c, stride, length, ws.mean, ws.m2, ws.mx);
+        // Short planes (7x7, 14x14 at batch 32) are latency-bound: one scalar pass with no splits to merge was
+        // faster there on an H200 (22 vs 31 us at 32x512x7x7 fp16); longer ones take the vectorised split pass.
+        if (vec && stride % kV == 0 && p.n <= 65535 && length >= 256)
+        {
+            int64_t const vectors = stride / kV;
+            int32_t tx = 1;
+            while (tx < kWARP && tx < vectors)
+            {
+                tx *= 2;
+            }
+            int64_t const rows = kBLOCK / tx;
+            int64_t const tiles = (vectors + tx - 1) / tx;
+            // About two blocks per multiprocessor, never fewer than `rows` pixels per split.
+            int64_t const wanted = (2 * multiprocessors() + tiles * p.n - 1) / (tiles * p.n);
+            splits = static_cast<int32_t>(
+                std::max<int64_t>(1, std::min({wanted, maxSplits(p.n), (length + rows - 1) / rows})));
+            dim3 const grid(static_cast<unsigned int>(tiles), static_cast<unsigned int>(p.n),
+                static_cast<unsigned int>(splits));
+            bool const merged = splits == 1;
+            statsNhwcVecKernel<T, kV><<<grid, dim3(static_cast<unsigned int>(tx), static_cast<unsigned int>(rows)),
+                0, stream>>>(x, static_cast<int32_t>(p.c), stride, length, tx, merged ? ws.mean : ws.pmean,
+                merged ? ws.m2 : ws.pm2, merged ? ws.mx : ws.pmx);
+        }
+        else
+        {
+            dim3 const grid(static_cast<unsigned int>((p.c + kWARP - 1) / kWARP), static_cast<unsigned int>(p.n));
+            statsNhwcKernel<T>
+                <<<grid, dim3(kWARP, kROWS), 0, stream>>>(x, p.c, stride, length, ws.mean, ws.m2, ws.mx);
+        }
     }
     int32_t rc = cudaStatus("statistics kernel", error);
     if (rc != AN_STATUS_SUCCESS)
@@ -811,7 +1023,7 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
     }
 
     AttentionArgs args{p.params[0], p.params[1], p.params[2], p.params[3], p.params[4], p.params[5], p.params[6],
-        p.params[7], p.params[8], p.params[9], p.attrs, length};
+        p.params[7], p.params[8], p.params[9], p.attrs, length, splits};
     attentionKernel<<<static_cast<unsigned int>(p.n), kBLOCK, 0, stream>>>(args, ws);
     rc = cudaStatus("attention kernel", error);
     if (rc != AN_STATUS_SUCCESS)
@@ -871,14 +1083,19 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
             FastDiv const len = makeFastDiv(static_cast<uint32_t>(length));
             uint32_t const count = static_cast<uint32_t>(nbVec);
             uint32_t const c = static_cast<uint32_t>(p.c);
-            if (v)
+            if (v && stride == p.c) // A and B rows are 16-byte aligned: C % V == 0 and ws.a/b are 256-aligned
             {
-                applyNhwcFastKernel<T, kV>
+                applyNhwcFastKernel<T, kV, true>
+                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+            }
+            else if (v)
+            {
+                applyNhwcFastKernel<T, kV, false>
                     <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
             }
             else
             {
-                applyNhwcFastKernel<T, 1>
+                applyNhwcFastKernel<T, 1, false>
                     <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
             }
         }
