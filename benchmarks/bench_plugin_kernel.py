@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import importlib.util
 import json
 import platform
 import statistics
@@ -35,6 +34,7 @@ sys.path.insert(0, str(REPO))
 from an_deploy import spec  # noqa: E402
 from an_deploy.fold import fold  # noqa: E402
 from an_deploy.reference import an_layer_reference  # noqa: E402
+from an_deploy.trt import kernel_api  # noqa: E402
 from models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
 from models.randomize import realistic_  # noqa: E402
 
@@ -70,15 +70,6 @@ class Report:
     copy_gbps: float
     timing: str
     rows: list[Row] = field(default_factory=list)
-
-
-def load_binding() -> ModuleType:
-    path = REPO / "plugins" / "python" / "attentive_norm_ctypes.py"
-    module_spec = importlib.util.spec_from_file_location("attentive_norm_ctypes", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
 
 
 def per_call_us(fn: Callable[[int], object], batches: int, per_batch: int, warmup: int = 10) -> list[float]:
@@ -220,7 +211,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("FAILED | needs a CUDA device", file=sys.stderr)
         return 1
-    binding = load_binding()
+    binding = kernel_api
     lib = binding.KernelLibrary()
     dtype = getattr(torch, args.dtype)
     name = torch.cuda.get_device_name()

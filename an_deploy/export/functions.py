@@ -17,6 +17,7 @@ import onnx
 import onnx.inliner
 
 from an_deploy import spec
+from an_deploy.export.graph_walk import iter_nodes
 
 PLUGIN_ATTRIBUTES: dict[str, str] = {"plugin_version": spec.PLUGIN_VERSION, "plugin_namespace": spec.PLUGIN_NAMESPACE}
 
@@ -77,20 +78,7 @@ def strip_an_functions(model: onnx.ModelProto, plugin_attributes: bool = True) -
 
 
 def _custom_domain_ops(model: onnx.ModelProto) -> list[str]:
-    found: set[str] = set()
-
-    def visit(graph: onnx.GraphProto) -> None:
-        for node in graph.node:
-            if node.domain not in ("", "ai.onnx"):
-                found.add(f"{node.domain}.{node.op_type}")
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    visit(attr.g)
-                for g in attr.graphs:
-                    visit(g)
-
-    visit(model.graph)
-    return sorted(found)
+    return sorted({f"{n.domain}.{n.op_type}" for n in iter_nodes(model.graph) if n.domain not in ("", "ai.onnx")})
 
 
 def inline_an_functions(model: onnx.ModelProto, specialise: bool = True) -> onnx.ModelProto:

@@ -12,6 +12,8 @@ import onnx
 import onnx_ir as ir
 import onnxscript.optimizer
 
+from an_deploy.export.graph_walk import iter_nodes
+
 
 def _fold_constant_where(graph: ir.Graph) -> int:
     """Replace ``Where(c, a, b)`` with a constant scalar ``c`` by ``a`` or ``b`` when shapes allow it."""
@@ -62,17 +64,8 @@ def specialise_graph(model: onnx.ModelProto) -> onnx.ModelProto:
 def remove_unused_initializers(model: onnx.ModelProto) -> None:
     """Drop initializers no node (including subgraph nodes) and no graph output uses, in place."""
     used: set[str] = {o.name for o in model.graph.output}
-
-    def visit(graph: onnx.GraphProto) -> None:
-        for node in graph.node:
-            used.update(node.input)
-            for attr in node.attribute:
-                if attr.type == onnx.AttributeProto.GRAPH:
-                    visit(attr.g)
-                for g in attr.graphs:
-                    visit(g)
-
-    visit(model.graph)
+    for node in iter_nodes(model.graph):
+        used.update(node.input)
     kept = [i for i in model.graph.initializer if i.name in used]
     del model.graph.initializer[:]
     model.graph.initializer.extend(kept)

@@ -2,7 +2,8 @@
  * AttentiveNorm forward in three launches:
  *   1. statistics: per (n, c) count/mean/M2/max in one read of x, float32 accumulation for every dtype
  *      (NCHW: per-thread sums of x - pivot with the plane's first element as pivot, then Chan merges across
- *      threads; channels-last: per-thread Welford, Chan merges);
+ *      threads; channels-last with 256+ pixels: the same on 16-byte vectors of channels, split over H*W into
+ *      partials that the attention kernel merges; short channels-last planes: per-thread Welford, Chan merges);
  *   2. attention: one block per sample: u -> MLP -> logit group norm -> affine -> activation -> lam,
  *      group statistics (GROUP norm, Chan merge of the channel partials), then A[n,c], B[n,c];
  *   3. apply: y = A[n,c] * x + B[n,c], vectorised where the layout allows; the (n, c) of an element comes
@@ -200,6 +201,21 @@ __device__ __forceinline__ void addShifted(float const (&v)[V], float pivot, flo
     }
 }
 
+//! Shifted sums per lane: V channels, each with its own pivot.
+template <int32_t V>
+__device__ __forceinline__ void addShiftedLanes(
+    float const (&v)[V], float const (&pivot)[V], float (&s1)[V], float (&s2)[V], float (&mx)[V])
+{
+#pragma unroll
+    for (int32_t j = 0; j < V; ++j)
+    {
+        float const d = v[j] - pivot[j];
+        s1[j] += d;
+        s2[j] = fmaf(d, d, s2[j]);
+        mx[j] = fmaxf(mx[j], v[j]);
+    }
+}
+
 //! count/mean/M2/max of one thread's values from their shifted sums (exact up to rounding when the pivot is
 //! a sample of the same plane: |pivot - mean| is then of the order of the standard deviation).
 __device__ __forceinline__ Stats shiftedStats(float count, float pivot, float s1, float s2, float mx)
@@ -292,6 +308,40 @@ struct VecIO<__half, 8>
     }
 };
 
+//! Calls `add(v)` with the V values at p + k * elemStride for k = first, first + step, ... < end, issuing
+//! kUNROLL independent loads before using them; returns how many vectors it read.
+template <typename T, int32_t V, typename Add>
+__device__ __forceinline__ int64_t stridedPass(
+    T const* p, int64_t first, int64_t end, int64_t step, int64_t elemStride, Add&& add)
+{
+    constexpr int32_t kUNROLL = 4;
+    int64_t k = first;
+    int64_t count = 0;
+    for (; k + (kUNROLL - 1) * step < end; k += kUNROLL * step)
+    {
+        float v[kUNROLL][V];
+#pragma unroll
+        for (int32_t u = 0; u < kUNROLL; ++u)
+        {
+            VecIO<T, V>::load(p + (k + u * step) * elemStride, v[u]);
+        }
+#pragma unroll
+        for (int32_t u = 0; u < kUNROLL; ++u)
+        {
+            add(v[u]);
+        }
+        count += kUNROLL;
+    }
+    for (; k < end; k += step)
+    {
+        float v[V];
+        VecIO<T, V>::load(p + k * elemStride, v);
+        add(v);
+        ++count;
+    }
+    return count;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Pass 1, linear NCHW: TPP threads per (n, c) plane of L contiguous elements (TPP = 32 or kBLOCK).
 
@@ -314,29 +364,9 @@ __global__ void __launch_bounds__(kBLOCK) statsNchwKernel(
         float s2 = 0.0F;
         float mx = -INFINITY;
         int64_t const nbVec = length / V;
-        int64_t i = t;
-        constexpr int32_t kUNROLL = 4; // independent loads in flight per thread
-        for (; i + (kUNROLL - 1) * TPP < nbVec; i += kUNROLL * TPP)
-        {
-            float v[kUNROLL][V];
-#pragma unroll
-            for (int32_t u = 0; u < kUNROLL; ++u)
-            {
-                VecIO<T, V>::load(p + (i + u * TPP) * V, v[u]);
-            }
-#pragma unroll
-            for (int32_t u = 0; u < kUNROLL; ++u)
-            {
-                addShifted<V>(v[u], pivot[0], s1, s2, mx);
-            }
-        }
-        for (; i < nbVec; i += TPP)
-        {
-            float v[V];
-            VecIO<T, V>::load(p + i * V, v);
-            addShifted<V>(v, pivot[0], s1, s2, mx);
-        }
-        int64_t const mine = (nbVec > t ? (nbVec - t + TPP - 1) / TPP : 0) * V;
+        int64_t const mine = stridedPass<T, V>(p, t, nbVec, TPP, V,
+                                 [&](float const(&v)[V]) { addShifted<V>(v, pivot[0], s1, s2, mx); })
+            * V;
         int64_t tail = 0;
         for (int64_t j = nbVec * V + t; j < length; j += TPP) // tail (only when V > 1 and L % V != 0)
         {
@@ -405,44 +435,8 @@ __global__ void __launch_bounds__(kBLOCK) statsNhwcVecKernel(T const* __restrict
     {
         T const* p = x + n * length * stride + c0;
         VecIO<T, V>::load(p, pivot);
-        int64_t l = l0 + threadIdx.y;
-        constexpr int32_t kUNROLL = 4;
-        for (; l + (kUNROLL - 1) * rows < l1; l += kUNROLL * rows)
-        {
-            float v[kUNROLL][V];
-#pragma unroll
-            for (int32_t u = 0; u < kUNROLL; ++u)
-            {
-                VecIO<T, V>::load(p + (l + u * rows) * stride, v[u]);
-            }
-#pragma unroll
-            for (int32_t u = 0; u < kUNROLL; ++u)
-            {
-#pragma unroll
-                for (int32_t j = 0; j < V; ++j)
-                {
-                    float const d = v[u][j] - pivot[j];
-                    s1[j] += d;
-                    s2[j] = fmaf(d, d, s2[j]);
-                    mx[j] = fmaxf(mx[j], v[u][j]);
-                }
-            }
-            count += static_cast<float>(kUNROLL);
-        }
-        for (; l < l1; l += rows)
-        {
-            float v[V];
-            VecIO<T, V>::load(p + l * stride, v);
-#pragma unroll
-            for (int32_t j = 0; j < V; ++j)
-            {
-                float const d = v[j] - pivot[j];
-                s1[j] += d;
-                s2[j] = fmaf(d, d, s2[j]);
-                mx[j] = fmaxf(mx[j], v[j]);
-            }
-            count += 1.0F;
-        }
+        count = static_cast<float>(stridedPass<T, V>(p, l0 + threadIdx.y, l1, rows, stride,
+            [&](float const(&v)[V]) { addShiftedLanes<V>(v, pivot, s1, s2, mx); }));
     }
 #pragma unroll
     for (int32_t j = 0; j < V; ++j)

@@ -12,36 +12,22 @@ from collections.abc import Mapping
 import pytest
 
 from an_deploy import spec
+from an_deploy.trt.kernel_api import (
+    STATUS_CUDA_ERROR,
+    STATUS_INVALID_ARGUMENT,
+    STATUS_SUCCESS,
+    STATUS_WORKSPACE_TOO_SMALL,
+    Attributes,
+    KernelLibrary,
+)
 
 pytestmark = pytest.mark.plugin
 
-STATUS_SUCCESS, STATUS_INVALID_ARGUMENT, STATUS_WORKSPACE_TOO_SMALL, STATUS_CUDA_ERROR = 0, 1, 2, 3
-
-
-class Attributes(ctypes.Structure):
-    """AnAttentiveNormAttributes: spec.ATTRIBUTES in order, INT -> int32, FLOAT -> float32."""
-
-    _fields_ = [(a.name, ctypes.c_int32 if a.type is spec.AttrType.INT else ctypes.c_float) for a in spec.ATTRIBUTES]
-
-    @classmethod
-    def from_mapping(cls, attrs: Mapping[str, int | float]) -> Attributes:
-        values = {a.name: a.default for a in spec.ATTRIBUTES} | dict(attrs)
-        return cls(**{k: v for k, v in values.items() if v is not None})
 
 
 def load(path) -> ctypes.CDLL:
-    lib = ctypes.CDLL(str(path))
-    lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
-    lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
-    lib.an_attentive_norm_check_attributes.restype = ctypes.c_int32
-    lib.an_attentive_norm_check_attributes.argtypes = [ctypes.POINTER(Attributes)]
-    lib.an_attentive_norm_last_error.restype = ctypes.c_char_p
-    lib.an_attentive_norm_forward.restype = ctypes.c_int32
-    lib.an_attentive_norm_forward.argtypes = [
-        ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p, ctypes.c_size_t,
-        ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32,
-        ctypes.POINTER(Attributes), ctypes.c_void_p]
-    return lib
+    """The library with every C function's signature declared (the same binding the GPU tests use)."""
+    return KernelLibrary(path).lib
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """ctypes binding of the plugin library's C kernel entry point (plugins/attentive_norm/attentiveNormApi.h).
 
-Used by tests/gpu/test_plugin_kernel_gpu.py and benchmarks/bench_plugin_kernel.py with torch CUDA tensors;
-needs no TensorRT and no libtorch in the library. Load it by path (it is not part of the an_deploy package).
+Used by the host tests (tests/plugin), the GPU tests (tests/gpu) and benchmarks/bench_plugin_kernel.py with
+torch CUDA tensors; needs no TensorRT and no libtorch in the library.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from an_deploy import spec
+from an_deploy.trt.plugin_library import BUILD_SUBDIR, LIBRARY_NAME, REPO_ROOT
 
 STATUS_SUCCESS, STATUS_INVALID_ARGUMENT, STATUS_WORKSPACE_TOO_SMALL, STATUS_CUDA_ERROR = 0, 1, 2, 3
 DTYPE_FLOAT32, DTYPE_FLOAT16 = 0, 1
 LAYOUT_NCHW, LAYOUT_NHWC8, LAYOUT_NHWC = 0, 1, 2
-DEFAULT_LIBRARY = Path(__file__).resolve().parents[2] / "build" / "plugins" / "libattentive_norm_plugin.so"
+DEFAULT_LIBRARY = REPO_ROOT / BUILD_SUBDIR / LIBRARY_NAME
 
 
 class Attributes(ctypes.Structure):
