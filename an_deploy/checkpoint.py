@@ -6,7 +6,9 @@ Only ``torch.load(..., weights_only=True)`` is used: a pickle that would run cod
 from __future__ import annotations
 
 import pickle
+import re
 import struct
+import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,18 +44,28 @@ def _first_line(e: BaseException) -> str:
     return text.splitlines()[0] if text else type(e).__name__
 
 
+def _unpickler_detail(e: BaseException) -> str:
+    """What torch's weights-only unpickler objected to ("Unsupported global: GLOBAL posix.system ..."), without
+    the advice around it to retry with weights_only=False."""
+    lines = [line.strip() for line in str(e).splitlines()[1:] if line.strip()]
+    text = " ".join(line for line in lines if not line.startswith("Check the documentation"))
+    detail = re.sub(r"^Please file an issue.*?WeightsUnpickler error:\s*", "", text) or _first_line(e)
+    return detail if len(detail) <= 200 else detail[:197] + "..."
+
+
 def _read(path: Path) -> Any:
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
     if not path.is_file():
         raise CheckpointError(f"checkpoint is not a file: {path}")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before it rejects the file anyway
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = _first_line(e)
         raise CheckpointError(
-            f"refusing to load {path}: it is not a plain-tensor checkpoint (weights_only=True rejected it; "
-            f"a pickle that references code is never executed). Detail: {first}"
+            f"refusing to load {path}: not a plain-tensor PyTorch checkpoint (the weights-only unpickler rejected "
+            f"it: {_unpickler_detail(e)}; a pickle is never allowed to run code)"
         ) from None
     # garbage bytes fail inside the weights-only unpickler with low-level errors, not UnpicklingError
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, struct.error, IndexError, KeyError) as e:

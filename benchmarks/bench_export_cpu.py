@@ -72,7 +72,8 @@ def main() -> None:
     env = environment()
     env["torch_threads"] = torch.get_num_threads()
     data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, "environment": env,
-            "config": {"model": "an_resnet50 (realistic random weights)", "input": f"Nx3x{args.size}x{args.size}",
+            "config": {"model": "an_resnet50 (realistic random weights, batch statistics calibrated)",
+                       "input": f"Nx3x{args.size}x{args.size}",
                        "warmup": args.warmup, "iters": args.iters, "timing": "perf_counter, interleaved rounds"},
             "export_seconds": export_s, "results": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -128,8 +128,10 @@ def test_hostile_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
     marker.unlink(missing_ok=True)
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Hostile()}, path, pickle_protocol=2)
-    with pytest.raises(CheckpointError, match="refusing to load"):
+    with pytest.raises(CheckpointError, match="refusing to load") as info:
         load_model(path)
+    assert "system" in str(info.value), "the message names what was blocked"
+    assert "weights_only` set to `False`" not in str(info.value), "never advise the unsafe retry"
     assert not marker.exists()
     raw = tmp_path / "raw.pkl"
     raw.write_bytes(pickle.dumps(_Hostile()))

@@ -12,6 +12,7 @@ from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.validate import realistic_inputs
+from an_deploy.onnx_file import load_onnx
 from an_deploy.parity.compare import compare
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.parity.tolerances import tolerance_for
@@ -86,12 +87,7 @@ def run_parity(
         UserError: unreadable files, a stripped (plugin-only) ONNX file, or mismatching input layouts.
     """
     loaded = load_model(checkpoint, arch)
-    if not onnx_path.is_file():
-        raise UserError(f"ONNX file not found: {onnx_path}")
-    try:
-        proto = onnx.load(str(onnx_path))
-    except (onnx.onnx_cpp2py_export.checker.ValidationError, OSError, ValueError) as e:  # type: ignore[attr-defined]
-        raise UserError(f"cannot read {onnx_path} as ONNX: {e}") from None
+    proto = load_onnx(onnx_path, check=False)
     has_function = any(is_an_function(f) for f in proto.functions)
     if an_nodes(proto) and not has_function:
         raise UserError(f"{onnx_path} has AttentiveNorm nodes without their function (stripped for TensorRT); "

@@ -11,13 +11,12 @@ TensorRT's parser prefers a model-local function over a plugin with the same nam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import onnx
 from onnx import AttributeProto, TensorProto, helper
 
 from an_deploy import spec
-from an_deploy.errors import UserError
+from an_deploy.onnx_file import OnnxFileError, check_onnx
 from an_deploy.trt import AnImpl
 
 PLUGIN_VERSION_ATTR = "plugin_version"
@@ -26,8 +25,8 @@ _PARSER_ATTRS = {PLUGIN_VERSION_ATTR: spec.PLUGIN_VERSION, PLUGIN_NAMESPACE_ATTR
 _ONNX_TYPE = {spec.AttrType.INT: AttributeProto.INT, spec.AttrType.FLOAT: AttributeProto.FLOAT}
 
 
-class OnnxPrepError(UserError):
-    """The ONNX file cannot be read, or its AttentiveNorm nodes would not bind as intended."""
+class OnnxPrepError(OnnxFileError):
+    """The prepared model fails the checker, or its AttentiveNorm nodes would not bind as intended."""
 
 
 @dataclass(frozen=True)
@@ -37,31 +36,8 @@ class PreparedModel:
     an_nodes: int  # AttentiveNorm nodes bound to the plugin (plugin) or inlined (native)
 
 
-def load_onnx(path: Path) -> onnx.ModelProto:
-    """Read and check an ONNX file (external data included).
-
-    Raises:
-        OnnxPrepError: missing, not a file, not ONNX, or rejected by ``onnx.checker``.
-    """
-    if not path.exists():
-        raise OnnxPrepError(f"ONNX file not found: {path}")
-    if not path.is_file():
-        raise OnnxPrepError(f"not a file: {path}")
-    try:
-        model = onnx.load(str(path))
-    except Exception as e:  # protobuf's DecodeError and friends carry no common public base
-        raise OnnxPrepError(f"{path} is not a readable ONNX model: {type(e).__name__}: {e}") from None
-    if not model.graph.node:
-        raise OnnxPrepError(f"{path} is not a readable ONNX model: its graph has no nodes")
-    _check(model, str(path))
-    return model
-
-
 def _check(model: onnx.ModelProto, what: str) -> None:
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
-        raise OnnxPrepError(f"{what} fails onnx.checker: {str(e).splitlines()[0]}") from None
+    check_onnx(model, what, OnnxPrepError)
 
 
 def is_an_node(node: onnx.NodeProto) -> bool:

@@ -63,3 +63,28 @@ def test_export_then_parity_end_to_end(demo_checkpoint: Path, tmp_path: Path) ->
     assert expected <= backends
     assert all(c["stats"]["top1_agreement"] == 1.0 for c in data["results"] if c["backend"].startswith("ort"))
     assert report.with_suffix(".md").is_file()
+
+
+@pytest.mark.parametrize(
+    "onnx_content,checkpoint,match",
+    [
+        (b"\x08\x07garbage\xff\xff\xff", None, "not a readable ONNX model"),
+        (None, None, "ONNX file not found"),
+        (b"", "missing.pt", "checkpoint not found"),
+    ],
+    ids=["corrupt-onnx", "missing-onnx", "missing-checkpoint"],
+)
+def test_parity_bad_input_is_one_line_no_traceback_no_report(demo_checkpoint: Path, tmp_path: Path,
+                                                             onnx_content: bytes | None, checkpoint: str | None,
+                                                             match: str) -> None:
+    onnx_path = tmp_path / "model.onnx"
+    if onnx_content is not None:
+        onnx_path.write_bytes(onnx_content)
+    ckpt = tmp_path / checkpoint if checkpoint else demo_checkpoint
+    report = tmp_path / "parity.json"
+    r = _cli("parity", str(ckpt), "--onnx", str(onnx_path), "--report", str(report))
+    assert r.returncode == 1, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and match in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+    assert not report.exists()

@@ -11,8 +11,9 @@ import pytest
 from onnx import AttributeProto, TensorProto, helper
 
 from an_deploy import spec
+from an_deploy.onnx_file import OnnxFileError, load_onnx
 from an_deploy.trt import AnImpl
-from an_deploy.trt.onnx_prep import OnnxPrepError, binding_errors, load_onnx, native_errors, prepare
+from an_deploy.trt.onnx_prep import OnnxPrepError, binding_errors, native_errors, prepare
 from tests.trt.onnx_models import ATTRS, function_form_model, hand_stripped
 
 
@@ -170,16 +171,16 @@ def test_load_onnx_rejects_bad_files(tmp_path: Path, content: bytes | None, mess
     path = tmp_path / "model.onnx"
     if content is not None:
         path.write_bytes(content)
-    with pytest.raises(OnnxPrepError, match=message):
+    with pytest.raises(OnnxFileError, match=message):
         load_onnx(path)
 
 
 def test_load_onnx_rejects_a_folder_and_a_checker_failure(tmp_path: Path) -> None:
-    with pytest.raises(OnnxPrepError, match="not a file"):
+    with pytest.raises(OnnxFileError, match="not a file"):
         load_onnx(tmp_path)
     model = function_form_model()
     del model.opset_import[:]
     path = tmp_path / "bad.onnx"
     onnx.save(model, path)
-    with pytest.raises(OnnxPrepError, match="onnx.checker"):
+    with pytest.raises(OnnxFileError, match="onnx.checker"):
         load_onnx(path)
