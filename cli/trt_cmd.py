@@ -42,6 +42,11 @@ def trt_build(
     save_onnx: Annotated[
         Path | None, typer.Option(help="Where to write the prepared ONNX trtexec needs (default: next to the engine).")
     ] = None,
+    version_compatible: Annotated[
+        bool,
+        typer.Option(help="Build a version-compatible engine and serialize the plugin library into it, so the "
+                     "engine runs without the .so next to it (TensorRT's plugins_to_serialize)."),
+    ] = False,
 ) -> None:
     """Build a TensorRT engine; print a summary and the equivalent trtexec command."""
     from an_deploy.trt.builder import BuildOptions, build_engine
@@ -61,6 +66,7 @@ def trt_build(
             workspace_mib=workspace,
             plugin=plugin,
             prepared_onnx=save_onnx,
+            version_compatible=version_compatible,
         )
         progress(f"building {an_impl.value} engine {output} from {model}")
         summary = build_engine(options, log=progress)

@@ -15,20 +15,12 @@ from an_deploy.runtime.base import Runner
 from an_deploy.trt import AnImpl
 
 
-class CudaTorchRunner:
-    """PyTorch eager on the GPU in one dtype (the CPU rows use :class:`~an_deploy.runtime.torch_runner.TorchRunner`)."""
+def _cuda_torch(model: nn.Module, dtype: torch.dtype, name: str) -> Runner:
+    from an_deploy.runtime.torch_runner import TorchRunner
 
-    device = "cuda"
-
-    def __init__(self, model: nn.Module, dtype: torch.dtype, name: str) -> None:
-        if not torch.cuda.is_available():
-            raise RowUnavailable("no CUDA device")
-        self.name, self.dtype = name, dtype
-        self.model = copy.deepcopy(model).to(device="cuda", dtype=dtype).eval()
-
-    def run(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return self.model(x.to(device="cuda", dtype=self.dtype))
+    if not torch.cuda.is_available():
+        raise RowUnavailable("no CUDA device")
+    return TorchRunner(model, dtype, name=name, device="cuda")
 
 
 def _compiled(model: nn.Module) -> Runner:
@@ -75,8 +67,8 @@ def default_rows(
     ]
     if torch.cuda.is_available():
         rows += [
-            Row("torch-cuda-fp32", "cuda", lambda: CudaTorchRunner(model, torch.float32, "torch-cuda-fp32")),
-            Row("torch-cuda-fp16", "cuda", lambda: CudaTorchRunner(model, torch.float16, "torch-cuda-fp16")),
+            Row("torch-cuda-fp32", "cuda", lambda: _cuda_torch(model, torch.float32, "torch-cuda-fp32")),
+            Row("torch-cuda-fp16", "cuda", lambda: _cuda_torch(model, torch.float16, "torch-cuda-fp16")),
         ]
     if trt_rows:
         onnx_path = work_dir / "model.function.onnx"

@@ -1,4 +1,5 @@
-"""PyTorch eager runner: the float32 row and the float64 reference row of the parity matrix."""
+"""PyTorch eager runner: the float32 row and the float64 reference row of the parity matrix, and the PyTorch rows
+of the benchmark (CPU, or CUDA in fp32/fp16)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,18 @@ from torch import nn
 
 
 class TorchRunner:
-    """Run a model in eager mode in one dtype (float64 = the reference, float32 = what was trained)."""
+    """Run a model in eager mode in one dtype (float64 = the reference, float32 = what was trained) on one device."""
 
-    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.float32, name: str | None = None) -> None:
+    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.float32, name: str | None = None,
+                 device: str = "cpu") -> None:
         self.dtype = dtype
         self.precision = {torch.float64: "fp64", torch.float32: "fp32", torch.float16: "fp16"}[dtype]
         self.name = name or f"torch-{self.precision}"
-        self.device = "cpu"
-        self.model = copy.deepcopy(model).to(dtype).eval() if dtype != torch.float32 else model.eval()
+        self.device = device
+        same = dtype == torch.float32 and device == "cpu"
+        self.model = model.eval() if same else copy.deepcopy(model).to(device=device, dtype=dtype).eval()
 
     def run(self, x: torch.Tensor) -> torch.Tensor:
-        """Run one batch on the CPU; the output has the runner's dtype."""
+        """Run one batch on the runner's device; the output has the runner's dtype."""
         with torch.no_grad():
-            return self.model(x.to(device="cpu", dtype=self.dtype))
+            return self.model(x.to(device=self.device, dtype=self.dtype))

@@ -170,8 +170,9 @@ def runner_from_onnx(
     Raises:
         UserError: TensorRT/CUDA/plugin library missing, or the model does not prepare or build.
     """
+    from an_deploy.onnx_file import load_onnx
     from an_deploy.trt.builder import build_serialized
-    from an_deploy.trt.onnx_prep import load_onnx, prepare
+    from an_deploy.trt.onnx_prep import prepare
     from an_deploy.trt.plugin_library import find_plugin_library, load_into_tensorrt
     from an_deploy.trt.profiles import image_input, resolve_profile
 

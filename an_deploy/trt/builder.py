@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 import onnx
 
 from an_deploy.errors import UserError
+from an_deploy.onnx_file import load_onnx
 from an_deploy.trt import AnImpl
 from an_deploy.trt.engine_info import EngineLayers
-from an_deploy.trt.onnx_prep import PreparedModel, load_onnx, prepare
+from an_deploy.trt.onnx_prep import PreparedModel, prepare
 from an_deploy.trt.profiles import Shape, ShapeProfile, resolve_profile
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class BuildOptions:
     workspace_mib: int | None = None
     plugin: Path | None = None
     prepared_onnx: Path | None = None  # default: next to the engine, <stem>.<impl>.onnx
+    # A version-compatible engine (BuilderFlag.VERSION_COMPATIBLE) that also carries the plugin library
+    # (plugins_to_serialize only applies to such engines); otherwise the plugin is loaded at run time.
+    version_compatible: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,7 +161,11 @@ def trtexec_command(plan: BuildPlan, plugin: Path | None) -> str:
     if o.timing_cache is not None:
         args.append(f"--timingCacheFile={o.timing_cache}")
     if plugin is not None:
-        args += [f"--dynamicPlugins={plugin}", f"--setPluginsToSerialize={plugin}"]
+        args.append(f"--dynamicPlugins={plugin}")
+    if o.version_compatible:
+        args.append("--versionCompatible")
+        if plugin is not None:
+            args.append(f"--setPluginsToSerialize={plugin}")
     args.append("--profilingVerbosity=detailed")
     return " ".join(shlex.quote(a) for a in args)
 
@@ -211,6 +219,7 @@ def build_serialized(
     workspace_mib: int | None = None,
     timing_cache: bytes | None = None,
     plugin: Path | None = None,
+    version_compatible: bool = False,
     log: Log | None = None,
 ) -> Serialized:
     """Parse ``model`` (already prepared) and build a serialized engine; the plugin library must be loaded.
@@ -234,8 +243,10 @@ def build_serialized(
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib * 2**20)
     if fp16:
         config.set_flag(trt.BuilderFlag.FP16)  # deprecated in 10.12 (strong typing), honoured on every 10.x
-    if plugin is not None:
-        config.plugins_to_serialize = [str(plugin)]
+    if version_compatible:
+        config.set_flag(trt.BuilderFlag.VERSION_COMPATIBLE)
+        if plugin is not None:  # serialized into the plan, so the engine loads without the .so beside it
+            config.plugins_to_serialize = [str(plugin)]
     if profile is not None:
         opt_profile = builder.create_optimization_profile()
         dims = [trt.Dims(list(s)) for s in (profile.min, profile.opt, profile.max)]
@@ -297,6 +308,7 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
         workspace_mib=options.workspace_mib,
         timing_cache=cache_in,
         plugin=plugin,
+        version_compatible=options.version_compatible,
         log=log,
     )
     seconds = time.perf_counter() - start

@@ -101,6 +101,7 @@ def test_plan_and_trtexec_command_reproduce_the_build(onnx_file: Path, tmp_path:
         batch=(1, 4, 8),
         timing_cache=tmp_path / "cache.bin",
         workspace_mib=512,
+        version_compatible=True,
     )
     (tmp_path / "out dir").mkdir()
     plan = plan_build(options)
@@ -118,9 +119,15 @@ def test_plan_and_trtexec_command_reproduce_the_build(onnx_file: Path, tmp_path:
         "--memPoolSize=workspace:512M",
         f"--timingCacheFile={tmp_path / 'cache.bin'}",
         f"--dynamicPlugins={plugin}",
+        "--versionCompatible",
         f"--setPluginsToSerialize={plugin}",
     ):
         assert expected in args
+    plain = plan_build(BuildOptions(onnx_path=onnx_file, engine_path=tmp_path / "p.engine", impl=AnImpl.PLUGIN))
+    args = shlex.split(trtexec_command(plain, plugin))
+    assert f"--dynamicPlugins={plugin}" in args
+    assert not any(a.startswith(("--setPluginsToSerialize", "--versionCompatible")) for a in args), \
+        "plugins are serialized only into version-compatible engines"
     native = plan_build(BuildOptions(onnx_path=onnx_file, engine_path=tmp_path / "n.engine", impl=AnImpl.NATIVE))
     args = shlex.split(trtexec_command(native, None))
     assert not any(a.startswith("--dynamicPlugins") or a == "--fp16" for a in args)
