@@ -163,3 +163,44 @@ def test_uninferable_keys(tmp_path: Path) -> None:
 def test_non_tensor_state_dict_is_rejected() -> None:
     with pytest.raises(CheckpointError, match="non-tensor"):
         extract_state_dict({"a": torch.zeros(1), "b": 3})
+
+
+def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
+    path = tmp_path / f"{kind}.pth"
+    if kind == "text":
+        path.write_text("these are not weights\n")
+    elif kind == "truncated":
+        torch.save(get_arch("an_resnet_demo").builder().state_dict(), path)
+        path.write_bytes(path.read_bytes()[:2000])
+    elif kind == "hostile":
+        torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Hostile()}, path, pickle_protocol=2)
+    return path
+
+
+@pytest.mark.parametrize(
+    "kind,extra,match",
+    [
+        ("missing", [], "not found"),
+        ("text", [], "not a readable PyTorch checkpoint"),
+        ("truncated", [], "corrupt or truncated"),
+        ("hostile", [], "refusing to load"),
+        ("demo", ["--arch", "an_resnet50"], "does not fit architecture an_resnet50"),
+    ],
+)
+def test_cli_bad_checkpoint_is_one_line_exit_1_no_traceback(tmp_path: Path, kind: str, extra: list[str],
+                                                            match: str) -> None:
+    import subprocess
+    import sys
+
+    from models.digits import DEMO_CHECKPOINT
+
+    path = DEMO_CHECKPOINT if kind == "demo" else _bad_checkpoint(kind, tmp_path)
+    marker = Path("/tmp/an_deploy_pwned")
+    marker.unlink(missing_ok=True)
+    r = subprocess.run([sys.executable, "-m", "cli.main", "eval", str(path), *extra],
+                       cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 1, r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and match in errors[0], r.stderr
+    assert "Traceback" not in r.stderr and "Warning" not in r.stderr, r.stderr
+    assert not marker.exists()
