@@ -70,6 +70,8 @@ class Report:
     copy_gbps: float
     timing: str
     rows: list[Row] = field(default_factory=list)
+    # per-kernel device us per call of the plugin at the first shape, by layout (torch.profiler)
+    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def per_call_us(fn: Callable[[int], object], batches: int, per_batch: int, warmup: int = 10) -> list[float]:
@@ -129,7 +131,7 @@ def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: l
 
 
 def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandwidth: float, batches: int,
-                binding: ModuleType, lib: object) -> list[Row]:
+                binding: ModuleType, lib: object, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
     n, c, h, w, k = shape
     nbytes = n * c * h * w * torch.empty(0, dtype=dtype).element_size()
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
@@ -156,6 +158,9 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
         errors = {m: ((outputs[m]().double() - ref).abs().max() / ref.abs().max()).item() for m in METHODS}
         per_batch = max(1, min(50, copies))
         times = {m: per_call_us(fn, batches, per_batch) for m, fn in methods.items()}
+        if breakdown is not None:
+            for m in ("plugin_kernel", "plugin_kernel_nhwc8"):
+                breakdown[m] = kernel_breakdown(methods[m])
     floor_us = 3 * nbytes / bandwidth * 1e6
     rows = []
     for m in METHODS:
@@ -163,6 +168,30 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
         med = statistics.median(times[m])
         rows.append(Row((n, c, h, w), k, m, med, deciles[0], deciles[-1], floor_us, med / floor_us, errors[m]))
     return rows
+
+
+def kernel_breakdown(call: Callable[[int], object], calls: int = 20) -> dict[str, float]:
+    """Device microseconds per call of each CUDA kernel ``call`` launches (torch.profiler sees the plugin
+    library's kernels too: CUPTI records every launch in the process). Empty if the profiler is unavailable."""
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for i in range(calls):
+                call(i)
+            torch.cuda.synchronize()
+        out: dict[str, float] = {}
+        for event in prof.key_averages():
+            total = getattr(event, "device_time_total", None)
+            if total is None:
+                total = getattr(event, "cuda_time_total", 0.0)
+            if total:
+                name = event.key.split("(")[0].split("::")[-1].split("<")[0]
+                out[name] = out.get(name, 0.0) + total / calls
+        return out
+    except Exception as e:  # the breakdown is diagnostic: never lose the timings for it
+        print(f"  kernel breakdown unavailable: {type(e).__name__}: {e}", flush=True)
+        return {}
 
 
 def render_markdown(report: Report) -> str:
@@ -181,6 +210,9 @@ def render_markdown(report: Report) -> str:
             lines.append(f"| {', '.join(map(str, shape))} | {r.k} | {m} | {r.median_us:.1f} | "
                          f"{r.p10_us:.1f}-{r.p90_us:.1f} | {r.x_floor:.2f} | {eager:.2f}x | {comp:.2f}x | "
                          f"{r.max_rel_err:.2e} |")
+    for method, kernels in report.breakdown.items():
+        parts = ", ".join(f"{k} {v:.1f} us" for k, v in sorted(kernels.items(), key=lambda kv: -kv[1]))
+        lines += ["", f"Kernels of {method} at {list(SHAPES[0][:4])} (torch.profiler, per call): {parts or 'n/a'}"]
     return "\n".join(lines) + "\n"
 
 
@@ -219,8 +251,9 @@ def main() -> int:
     report = Report(SCHEMA_VERSION, name, torch.version.cuda or "", torch.__version__, args.dtype, bandwidth / 1e9,
                     f"CUDA events, {args.batches} batches of back-to-back calls per method after warm-up, "
                     "inputs rotated over >= 4x L2")
-    for shape in SHAPES:
-        report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, binding, lib))
+    for i, shape in enumerate(SHAPES):
+        report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, binding, lib,
+                                       report.breakdown if i == 0 else None))
         print(f"  measured {shape}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "plugin_kernel_" + "".join(ch if ch.isalnum() else "_" for ch in name) + f"_{args.dtype}"
