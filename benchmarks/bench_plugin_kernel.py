@@ -38,7 +38,7 @@ from an_deploy.trt import kernel_api  # noqa: E402
 from models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
 from models.randomize import realistic_  # noqa: E402
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: per-kernel breakdown at the first shape
 # (N, C, H, W, K): the issue's target shape first, the batch sweep at that width, then AN-ResNet-50's bn2
 # layers at 224x224 with their K (AN_SPEC.md: K = 10, 10, 20, 20 per stage).
 SHAPES = [(32, 256, 56, 56, 10), (1, 256, 56, 56, 10), (8, 256, 56, 56, 10),
