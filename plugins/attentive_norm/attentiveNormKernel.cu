@@ -81,19 +81,27 @@ struct Workspace
     float* pmx;   // [S*N*C]
 };
 
+//! Room for channels-last partial statistics, in units of C floats, for a batch of n: 16 per sample up to
+//! n = 16, then 256 in all, then one per sample. Non-decreasing in n on purpose: TensorRT sizes the workspace
+//! for the profile's largest batch and the plugin runs every smaller batch inside it.
+int64_t splitCapacity(int64_t n)
+{
+    return std::min<int64_t>(16 * n, std::max<int64_t>(256, n));
+}
+
 //! Most splits of H*W the channels-last statistics may use for a batch of n: at most 16, so that the attention
-//! kernel's sequential merge per channel stays short (measured on an H200: 256 splits cost 70 us at N=1), and
-//! S*N*C <= 256*C partial floats.
+//! kernel's sequential merge per channel stays short (measured on an H200: 256 splits cost 70 us at N=1).
 int64_t maxSplits(int64_t n)
 {
-    return std::min<int64_t>(16, std::max<int64_t>(1, 256 / n));
+    return std::max<int64_t>(1, splitCapacity(n) / n);
 }
 
 size_t layoutWorkspace(int64_t n, AnAttentiveNormAttributes const& attrs, char* base, Workspace* ws)
 {
     constexpr int32_t kSLOTS = 13;
     size_t const nc = static_cast<size_t>(n) * static_cast<size_t>(attrs.num_channels) * sizeof(float);
-    size_t const partial = nc * static_cast<size_t>(maxSplits(n));
+    size_t const partial
+        = static_cast<size_t>(splitCapacity(n)) * static_cast<size_t>(attrs.num_channels) * sizeof(float);
     size_t const sizes[kSLOTS] = {nc, nc, nc, nc, nc, nc, nc, nc,
         static_cast<size_t>(n) * static_cast<size_t>(attrs.attn_hidden) * sizeof(float),
         static_cast<size_t>(n) * static_cast<size_t>(attrs.num_affine) * sizeof(float), partial, partial, partial};

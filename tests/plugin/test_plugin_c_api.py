@@ -78,6 +78,14 @@ def test_workspace_size(lib: ctypes.CDLL) -> None:
     assert lib.an_attentive_norm_workspace_size(1, None) == 0
 
 
+def test_workspace_size_never_shrinks_as_the_batch_grows(lib: ctypes.CDLL) -> None:
+    """TensorRT sizes the workspace for the profile's largest batch; enqueue runs any smaller batch in it."""
+    attrs = Attributes.from_mapping(BASE)
+    sizes = [lib.an_attentive_norm_workspace_size(n, ctypes.byref(attrs)) for n in range(1, 1100)]
+    assert all(a <= b for a, b in zip(sizes, sizes[1:], strict=False)), [
+        (n + 1, a, b) for n, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False)) if a > b][:5]
+
+
 def _forward(lib: ctypes.CDLL, *, x: int = 4096, y: int = 8192, params: list[int] | None = None, ws: int = 1 << 20,
              ws_bytes: int = 1 << 20, shape=(2, 8, 3, 3), dtype: int = 0, layout: int = 0,
              attrs: Mapping[str, int | float] = BASE) -> tuple[int, str]:
