@@ -146,6 +146,7 @@ class TensorRTRunner:
         torch.cuda.synchronize()
         self._static_in = x.clone()
         self._static_out = self._bind(self._static_in)
+        self._stream.wait_stream(torch.cuda.current_stream())  # the clone above runs on the current stream
         self._enqueue()
         self._stream.synchronize()
         graph = torch.cuda.CUDAGraph()
