@@ -16,7 +16,6 @@ Writes JSON and Markdown under --out, named after the device.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import platform
 import statistics
@@ -31,7 +30,6 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from an_deploy import spec  # noqa: E402
 from an_deploy.fold import fold  # noqa: E402
 from an_deploy.reference import an_layer_reference  # noqa: E402
 from an_deploy.trt import kernel_api  # noqa: E402
@@ -111,18 +109,12 @@ def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: l
     layer.cuda().to(xs[0].dtype)
     params = {name: t.cuda() for name, t in folded.to(torch.float32).items()}
     attrs = binding.Attributes.from_mapping(folded.attrs)
-    n, c, h, w = xs[0].shape
-    ws = torch.empty(lib.workspace_size(n, attrs), dtype=torch.uint8, device="cuda")
-    pointers = (ctypes.c_void_p * len(spec.PARAM_INPUTS))(*[params[p.name].data_ptr() for p in spec.PARAM_INPUTS])
-    dtype = binding.DTYPE_FLOAT16 if xs[0].dtype == torch.float16 else binding.DTYPE_FLOAT32
-    stream = torch.cuda.current_stream().cuda_stream
-    forward = lib.lib.an_attentive_norm_forward
-    calls = [(x.data_ptr(), y.data_ptr(), pointers, ws.data_ptr(), ws.numel(), n, c, h, w, dtype,
-              layout, ctypes.pointer(attrs), stream) for x, y in zip(xs, ys, strict=True)]
+    ws = torch.empty(lib.workspace_size(xs[0].shape[0], attrs), dtype=torch.uint8, device="cuda")
+    calls = [lib.bind(x, y, params, ws, attrs, layout) for x, y in zip(xs, ys, strict=True)]
     keep = (params, ws, attrs)  # alive as long as the closure
 
     def call(i: int) -> int:
-        rc = forward(*calls[i % len(calls)])
+        rc = calls[i % len(calls)]()
         if rc != binding.STATUS_SUCCESS:
             raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {lib.last_error()} {len(keep)}")
         return rc

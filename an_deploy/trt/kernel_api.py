@@ -7,7 +7,7 @@ torch CUDA tensors; needs no TensorRT and no libtorch in the library.
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,28 +58,31 @@ class KernelLibrary:
     def last_error(self) -> str:
         return (self.lib.an_attentive_norm_last_error() or b"").decode()
 
-    def forward_raw(self, x: int, y: int, params: Sequence[int], workspace: int, workspace_bytes: int,
-                    shape: Sequence[int], dtype: int, layout: int, attrs: Attributes, stream: int | None) -> int:
-        array = (ctypes.c_void_p * len(spec.PARAM_INPUTS))(*params)
-        n, c, h, w = shape
-        return int(self.lib.an_attentive_norm_forward(x, y, array, workspace, workspace_bytes, n, c, h, w, dtype,
-                                                      layout, ctypes.byref(attrs), stream))
+    def bind(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
+             layout: int) -> Callable[[], int]:
+        """One launch on torch CUDA tensors with every argument packed once; calling the result launches it on
+        torch's current stream (of now) and returns the status. The tensors must outlive the result.
 
-    def forward(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
-                layout: int) -> None:
-        """Run on torch CUDA tensors (x/y: float32 or float16, [N, C, H, W] logical, memory as `layout`).
-
-        Raises:
-            RuntimeError: the library returned a failure status.
+        x/y: float32 or float16, [N, C, H, W] logical, memory as `layout`.
         """
         import torch
 
         dtype = DTYPE_FLOAT16 if x.dtype == torch.float16 else DTYPE_FLOAT32
-        params = [tensors[t.name].data_ptr() for t in spec.PARAM_INPUTS]
+        params = (ctypes.c_void_p * len(spec.PARAM_INPUTS))(*[tensors[t.name].data_ptr() for t in spec.PARAM_INPUTS])
         stream = torch.cuda.current_stream(x.device).cuda_stream
-        rc = self.forward_raw(x.data_ptr(), y.data_ptr(), params, workspace.data_ptr(), workspace.numel(),
-                              tuple(x.shape), dtype, layout, attrs, stream)
+        n, c, h, w = x.shape
+        args = (x.data_ptr(), y.data_ptr(), params, workspace.data_ptr(), workspace.numel(), n, c, h, w, dtype,
+                layout, ctypes.pointer(attrs), stream)
+        launch = self.lib.an_attentive_norm_forward
+        return lambda: int(launch(*args))
+
+    def forward(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
+                layout: int) -> None:
+        """Run on torch CUDA tensors (see :meth:`bind`).
+
+        Raises:
+            RuntimeError: the library returned a failure status.
+        """
+        rc = self.bind(x, y, tensors, workspace, attrs, layout)()
         if rc != STATUS_SUCCESS:
             raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {self.last_error()}")
-
-

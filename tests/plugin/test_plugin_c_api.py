@@ -13,6 +13,7 @@ import pytest
 
 from an_deploy import spec
 from an_deploy.trt.kernel_api import (
+    LAYOUT_NCHW,
     STATUS_CUDA_ERROR,
     STATUS_INVALID_ARGUMENT,
     STATUS_SUCCESS,
@@ -128,6 +129,27 @@ def test_forward_without_a_gpu_returns_a_cuda_error(lib: ctypes.CDLL) -> None:
     assert rc == STATUS_CUDA_ERROR
     assert "kernel" in message and "cuda" in message.lower()
     assert _forward(lib, attrs={**BASE, "num_affine": 0})[0] == STATUS_INVALID_ARGUMENT  # still usable
+
+
+def test_bound_torch_call_marshals_every_argument(plugin_build, monkeypatch: pytest.MonkeyPatch) -> None:
+    """KernelLibrary.bind (the GPU tests' and the benchmark's way in) packs arguments the C function accepts:
+    without a GPU the call gets as far as the launch and reports the CUDA error, with no ctypes error."""
+    if _machine_has_gpu():
+        pytest.skip("a GPU is present: tests/gpu runs the bound call for real")
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda device=None: type("S", (), {"cuda_stream": 0})())
+    kernel = KernelLibrary(plugin_build.plugin)
+    attrs = Attributes.from_mapping(BASE)
+    shapes = spec.input_shapes(spec.resolve_attributes(BASE))
+    tensors = {name: torch.ones(*shape) for name, shape in shapes.items()}
+    x = torch.ones(2, 8, 3, 3)
+    workspace = torch.empty(kernel.workspace_size(2, attrs), dtype=torch.uint8)
+    call = kernel.bind(x, torch.empty_like(x), tensors, workspace, attrs, LAYOUT_NCHW)
+    assert call() == STATUS_CUDA_ERROR
+    assert "kernel" in kernel.last_error()
+    with pytest.raises(RuntimeError, match="an_attentive_norm_forward failed"):
+        kernel.forward(x, torch.empty_like(x), tensors, workspace, attrs, LAYOUT_NCHW)
 
 
 def test_only_the_plugin_interface_and_c_api_are_exported(plugin_build) -> None:
