@@ -95,25 +95,32 @@ def test_family2_keys_are_distinguished_from_family1() -> None:
     assert infer_arch(sd) == "attn_resnet50"
 
 
+def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
+    path = tmp_path / f"{kind}.pth"
+    if kind == "text":
+        path.write_text("these are not weights\n")
+    elif kind == "truncated":
+        torch.save(get_arch("an_resnet_demo").builder().state_dict(), path)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "hostile":
+        torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Hostile()}, path, pickle_protocol=2)
+    return path
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "nope.pth")
 
 
 def test_not_a_checkpoint(tmp_path: Path) -> None:
-    path = tmp_path / "notes.pth"
-    path.write_text("these are not weights\n")
     with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
-        load_model(path)
+        load_model(_bad_checkpoint("text", tmp_path))
 
 
 def test_truncated_checkpoint(tmp_path: Path) -> None:
-    path = tmp_path / "cut.pth"
-    torch.save(get_arch("an_resnet_demo").builder().state_dict(), path)
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupt or truncated"):
-        load_model(path)
+        load_model(_bad_checkpoint("truncated", tmp_path))
 
 
 class _Hostile:
@@ -126,8 +133,7 @@ class _Hostile:
 def test_hostile_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
     marker = Path("/tmp/an_deploy_pwned")
     marker.unlink(missing_ok=True)
-    path = tmp_path / "evil.pth"
-    torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Hostile()}, path, pickle_protocol=2)
+    path = _bad_checkpoint("hostile", tmp_path)
     with pytest.raises(CheckpointError, match="refusing to load") as info:
         load_model(path)
     assert "system" in str(info.value), "the message names what was blocked"
@@ -163,18 +169,6 @@ def test_uninferable_keys(tmp_path: Path) -> None:
 def test_non_tensor_state_dict_is_rejected() -> None:
     with pytest.raises(CheckpointError, match="non-tensor"):
         extract_state_dict({"a": torch.zeros(1), "b": 3})
-
-
-def _bad_checkpoint(kind: str, tmp_path: Path) -> Path:
-    path = tmp_path / f"{kind}.pth"
-    if kind == "text":
-        path.write_text("these are not weights\n")
-    elif kind == "truncated":
-        torch.save(get_arch("an_resnet_demo").builder().state_dict(), path)
-        path.write_bytes(path.read_bytes()[:2000])
-    elif kind == "hostile":
-        torch.save({"state_dict": {"w": torch.zeros(1)}, "payload": _Hostile()}, path, pickle_protocol=2)
-    return path
 
 
 @pytest.mark.parametrize(
