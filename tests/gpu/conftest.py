@@ -12,7 +12,6 @@ from an_deploy.trt import kernel_api
 def kernel():
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    binding = kernel_api
-    if not binding.DEFAULT_LIBRARY.is_file():
-        pytest.skip(f"plugin library not built: {binding.DEFAULT_LIBRARY} (see plugins/README.md)")
-    return binding, binding.KernelLibrary()
+    if not kernel_api.DEFAULT_LIBRARY.is_file():
+        pytest.skip(f"plugin library not built: {kernel_api.DEFAULT_LIBRARY} (see plugins/README.md)")
+    return kernel_api, kernel_api.KernelLibrary()
