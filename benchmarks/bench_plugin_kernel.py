@@ -23,7 +23,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import torch
 
@@ -102,20 +101,20 @@ def make_layer(c: int, k: int, dtype: torch.dtype) -> torch.nn.Module:
     return realistic_(MixtureBatchNorm2d(c, k, attention_mode=2), seed=c + k).cuda().to(dtype)
 
 
-def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: list[torch.Tensor],
+def plugin_calls(lib: kernel_api.KernelLibrary, layer: torch.nn.Module, xs: list[torch.Tensor],
                  ys: list[torch.Tensor], layout: int) -> Callable[[int], object]:
     """One prepared ctypes call per input copy, so that Python adds as little as it can per launch."""
     folded = fold(layer.float().cpu())
     layer.cuda().to(xs[0].dtype)
     params = {name: t.cuda() for name, t in folded.to(torch.float32).items()}
-    attrs = binding.Attributes.from_mapping(folded.attrs)
+    attrs = kernel_api.Attributes.from_mapping(folded.attrs)
     ws = torch.empty(lib.workspace_size(xs[0].shape[0], attrs), dtype=torch.uint8, device="cuda")
     calls = [lib.bind(x, y, params, ws, attrs, layout) for x, y in zip(xs, ys, strict=True)]
     keep = (params, ws, attrs)  # alive as long as the closure
 
     def call(i: int) -> int:
         rc = calls[i % len(calls)]()
-        if rc != binding.STATUS_SUCCESS:
+        if rc != kernel_api.STATUS_SUCCESS:
             raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {lib.last_error()} {len(keep)}")
         return rc
 
@@ -123,7 +122,7 @@ def plugin_calls(binding: ModuleType, lib: object, layer: torch.nn.Module, xs: l
 
 
 def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandwidth: float, batches: int,
-                binding: ModuleType, lib: object, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
+                lib: kernel_api.KernelLibrary, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
     n, c, h, w, k = shape
     nbytes = n * c * h * w * torch.empty(0, dtype=dtype).element_size()
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
@@ -137,8 +136,8 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
     layer = make_layer(c, k, dtype)
     compiled = torch.compile(layer, dynamic=False)
     methods: dict[str, Callable[[int], object]] = {
-        "plugin_kernel": plugin_calls(binding, lib, layer, xs, ys, binding.LAYOUT_NCHW),
-        "plugin_kernel_nhwc8": plugin_calls(binding, lib, layer, xs_cl, ys_cl, binding.LAYOUT_NHWC8),
+        "plugin_kernel": plugin_calls(lib, layer, xs, ys, kernel_api.LAYOUT_NCHW),
+        "plugin_kernel_nhwc8": plugin_calls(lib, layer, xs_cl, ys_cl, kernel_api.LAYOUT_NHWC8),
         "torch_eager_layer": lambda i: layer(xs[i % copies]),
         "torch_compile_layer": lambda i: compiled(xs[i % copies]),
     }
@@ -235,8 +234,7 @@ def main() -> int:
     if not torch.cuda.is_available():
         print("FAILED | needs a CUDA device", file=sys.stderr)
         return 1
-    binding = kernel_api
-    lib = binding.KernelLibrary()
+    lib = kernel_api.KernelLibrary()
     dtype = getattr(torch, args.dtype)
     name = torch.cuda.get_device_name()
     bandwidth = copy_bandwidth()
@@ -244,7 +242,7 @@ def main() -> int:
                     f"CUDA events, {args.batches} batches of back-to-back calls per method after warm-up, "
                     "inputs rotated over >= 4x L2")
     for i, shape in enumerate(SHAPES):
-        report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, binding, lib,
+        report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, lib,
                                        report.breakdown if i == 0 else None))
         print(f"  measured {shape}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
