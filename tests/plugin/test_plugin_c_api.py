@@ -144,9 +144,12 @@ def test_bound_torch_call_marshals_every_argument(plugin_build, monkeypatch: pyt
     shapes = spec.input_shapes(spec.resolve_attributes(BASE))
     tensors = {name: torch.ones(*shape) for name, shape in shapes.items()}
     x = torch.ones(2, 8, 3, 3)
-    workspace = torch.empty(kernel.workspace_size(2, attrs), dtype=torch.uint8)
+    size = kernel.workspace_size(2, attrs)
+    storage = torch.empty(size + 256, dtype=torch.uint8)  # the C API wants 256-byte aligned workspace, as cudaMalloc
+    workspace = storage[-storage.data_ptr() % 256:][:size]
+    assert workspace.data_ptr() % 256 == 0 and workspace.numel() == size
     call = kernel.bind(x, torch.empty_like(x), tensors, workspace, attrs, LAYOUT_NCHW)
-    assert call() == STATUS_CUDA_ERROR
+    assert call() == STATUS_CUDA_ERROR, kernel.last_error()
     assert "kernel" in kernel.last_error()
     with pytest.raises(RuntimeError, match="an_attentive_norm_forward failed"):
         kernel.forward(x, torch.empty_like(x), tensors, workspace, attrs, LAYOUT_NCHW)
