@@ -739,6 +739,17 @@ __global__ void __launch_bounds__(kBLOCK) attentionKernel(AttentionArgs args, Wo
 // ---------------------------------------------------------------------------------------------------------
 // Pass 2: y = A x + B.
 
+//! In registers: v = a * v + b.
+template <int32_t V>
+__device__ __forceinline__ void affine(float (&v)[V], float a, float b)
+{
+#pragma unroll
+    for (int32_t j = 0; j < V; ++j)
+    {
+        v[j] = fmaf(a, v[j], b);
+    }
+}
+
 //! Linear NCHW beyond 2^31 vectors: 64-bit indices.
 template <typename T, int32_t V>
 __global__ void __launch_bounds__(kBLOCK) applyNchwWideKernel(T const* __restrict__ x, T* __restrict__ y,
@@ -753,11 +764,7 @@ __global__ void __launch_bounds__(kBLOCK) applyNchwWideKernel(T const* __restric
         float const sb = b[plane];
         float v[V];
         VecIO<T, V>::load(x + e, v);
-#pragma unroll
-        for (int32_t j = 0; j < V; ++j)
-        {
-            v[j] = fmaf(sa, v[j], sb);
-        }
+        affine<V>(v, sa, sb);
         VecIO<T, V>::store(y + e, v);
     }
 }
@@ -777,11 +784,7 @@ __global__ void __launch_bounds__(kBLOCK) applyPlaneKernel(T const* __restrict__
     {
         float v[V];
         VecIO<T, V>::load(px + i * V, v);
-#pragma unroll
-        for (int32_t j = 0; j < V; ++j)
-        {
-            v[j] = fmaf(sa, v[j], sb);
-        }
+        affine<V>(v, sa, sb);
         VecIO<T, V>::store(py + i * V, v);
     }
 }
@@ -799,11 +802,7 @@ __global__ void __launch_bounds__(kBLOCK) applyFlatKernel(T const* __restrict__ 
         float const sb = b[plane];
         float v[V];
         VecIO<T, V>::load(x + static_cast<int64_t>(i) * V, v);
-#pragma unroll
-        for (int32_t j = 0; j < V; ++j)
-        {
-            v[j] = fmaf(sa, v[j], sb);
-        }
+        affine<V>(v, sa, sb);
         VecIO<T, V>::store(y + static_cast<int64_t>(i) * V, v);
     }
 }
