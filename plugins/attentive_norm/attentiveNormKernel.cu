@@ -32,6 +32,38 @@ constexpr size_t kALIGN = 256;
 constexpr int64_t kMAX_APPLY_BLOCKS = int64_t{1} << 20;
 constexpr int64_t kFAST_INDEX_LIMIT = int64_t{1} << 31; // indices below this use 32-bit FastDiv arithmetic
 
+// Experiment switches, off in every shipped build (which is the GPU-verified kernel). Each is a candidate for
+// closing the gap to the memory floor that needs a GPU to judge; benchmarks/bench_kernel_variants.py builds the
+// library with them on and times it against the default in one run, after checking the outputs are bitwise
+// equal. A switch that wins becomes the code; one that loses is deleted.
+//  AN_KERNEL_PDL: programmatic dependent launch (sm_90+) of the attention and apply kernels, so that each is
+//    scheduled while its predecessor still runs and the launch gaps between the three kernels close.
+//  AN_KERNEL_APPLY_REVERSED: the NCHW plane apply and the channels-last apply visit x from its end, plane by
+//    plane, so that they first read what the statistics pass read last, while it may still be in L2.
+#ifndef AN_KERNEL_PDL
+#define AN_KERNEL_PDL 0
+#endif
+#ifndef AN_KERNEL_APPLY_REVERSED
+#define AN_KERNEL_APPLY_REVERSED 0
+#endif
+
+//! AN_KERNEL_PDL: the op's next kernel may be scheduled from now on (it waits in waitForPrerequisites()).
+__device__ __forceinline__ void allowDependents()
+{
+#if AN_KERNEL_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+//! AN_KERNEL_PDL: wait until the kernel this one was launched after has finished and its writes are visible.
+//! Every dependent kernel calls it before its first global read or write.
+__device__ __forceinline__ void waitForPrerequisites()
+{
+#if AN_KERNEL_PDL && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 //! Unsigned 32-bit division by a run-time constant d >= 1 as a multiply-high, an add and a shift
 //! (the round-up method of Granlund and Montgomery): with s = ceil(log2 d), m = floor(2^32 (2^s - d) / d) + 1,
 //! n / d = (umulhi(n, m) + n) >> s for every n < 2^32 (the add is done in 64 bits).
@@ -359,6 +391,7 @@ __global__ void __launch_bounds__(kBLOCK) statsNchwKernel(
 {
     constexpr int32_t kPLANES_PER_BLOCK = kBLOCK / TPP;
     __shared__ Stats partial[kBLOCK / kWARP];
+    allowDependents();
     int32_t const sub = static_cast<int32_t>(threadIdx.x) / TPP;
     int32_t const t = static_cast<int32_t>(threadIdx.x) % TPP;
     int64_t const plane = static_cast<int64_t>(blockIdx.x) * kPLANES_PER_BLOCK + sub;
@@ -418,6 +451,7 @@ __global__ void __launch_bounds__(kBLOCK) statsNhwcVecKernel(T const* __restrict
 {
     __shared__ float shared[3][kBLOCK * V]; // count, mean, m2 per (thread, channel); the max goes through `mxs`
     __shared__ float mxs[kBLOCK * V];
+    allowDependents();
     int32_t const rows = kBLOCK / tx;
     int32_t const t = static_cast<int32_t>(threadIdx.y) * tx + static_cast<int32_t>(threadIdx.x);
     int64_t const n = blockIdx.y;
@@ -486,6 +520,7 @@ __global__ void __launch_bounds__(kBLOCK) statsNhwcKernel(T const* __restrict__ 
     int64_t stride, int64_t length, float* mean, float* m2, float* mx)
 {
     __shared__ Stats partial[kROWS][kWARP + 1];
+    allowDependents();
     int64_t const n = blockIdx.y;
     int64_t const c = static_cast<int64_t>(blockIdx.x) * kWARP + threadIdx.x;
     Stats s = emptyStats();
@@ -568,6 +603,8 @@ __device__ void matVec(float const* w, float const* bias, float const* in, float
 
 __global__ void __launch_bounds__(kBLOCK) attentionKernel(AttentionArgs args, Workspace ws)
 {
+    waitForPrerequisites();
+    allowDependents();
     AnAttentiveNormAttributes const& at = args.attrs;
     int32_t const channels = at.num_channels;
     int32_t const k = at.num_affine;
@@ -755,6 +792,7 @@ template <typename T, int32_t V>
 __global__ void __launch_bounds__(kBLOCK) applyNchwWideKernel(T const* __restrict__ x, T* __restrict__ y,
     float const* __restrict__ a, float const* __restrict__ b, int64_t nbVec, int64_t length)
 {
+    waitForPrerequisites();
     for (int64_t i = static_cast<int64_t>(blockIdx.x) * kBLOCK + threadIdx.x; i < nbVec;
          i += static_cast<int64_t>(gridDim.x) * kBLOCK)
     {
@@ -774,13 +812,21 @@ template <typename T, int32_t V>
 __global__ void __launch_bounds__(kBLOCK) applyPlaneKernel(T const* __restrict__ x, T* __restrict__ y,
     float const* __restrict__ a, float const* __restrict__ b, int64_t vecsPerPlane)
 {
+    waitForPrerequisites();
+#if AN_KERNEL_APPLY_REVERSED // plane-major from the last block of the last plane (blocks start in x-then-y order)
+    uint64_t const last = static_cast<uint64_t>(gridDim.x) * gridDim.y - 1;
+    uint64_t const r = last - (static_cast<uint64_t>(blockIdx.y) * gridDim.x + blockIdx.x);
+    int64_t const plane = static_cast<int64_t>(r / gridDim.y);
+    int64_t const chunk = static_cast<int64_t>(r % gridDim.y);
+#else
     int64_t const plane = blockIdx.x;
+    int64_t const chunk = blockIdx.y;
+#endif
     float const sa = a[plane];
     float const sb = b[plane];
     T const* px = x + plane * vecsPerPlane * V;
     T* py = y + plane * vecsPerPlane * V;
-    for (int64_t i = static_cast<int64_t>(blockIdx.y) * kBLOCK + threadIdx.x; i < vecsPerPlane;
-         i += static_cast<int64_t>(gridDim.y) * kBLOCK)
+    for (int64_t i = chunk * kBLOCK + threadIdx.x; i < vecsPerPlane; i += static_cast<int64_t>(gridDim.y) * kBLOCK)
     {
         float v[V];
         VecIO<T, V>::load(px + i * V, v);
@@ -795,6 +841,7 @@ template <typename T, int32_t V>
 __global__ void __launch_bounds__(kBLOCK) applyFlatKernel(T const* __restrict__ x, T* __restrict__ y,
     float const* __restrict__ a, float const* __restrict__ b, uint32_t nbVec, FastDiv vecsPerPlane)
 {
+    waitForPrerequisites();
     for (uint32_t i = blockIdx.x * kBLOCK + threadIdx.x; i < nbVec; i += gridDim.x * kBLOCK)
     {
         uint32_t const plane = divide(vecsPerPlane, i);
@@ -812,6 +859,7 @@ __global__ void __launch_bounds__(kBLOCK) applyNhwcKernel(T const* __restrict__ 
     float const* __restrict__ a, float const* __restrict__ b, int64_t nbVec, int64_t channels, int64_t stride,
     int64_t length)
 {
+    waitForPrerequisites();
     for (int64_t i = static_cast<int64_t>(blockIdx.x) * kBLOCK + threadIdx.x; i < nbVec;
          i += static_cast<int64_t>(gridDim.x) * kBLOCK)
     {
@@ -863,8 +911,10 @@ __global__ void __launch_bounds__(kBLOCK) applyNhwcFastKernel(T const* __restric
     float const* __restrict__ a, float const* __restrict__ b, uint32_t nbVec, uint32_t channels,
     FastDiv vecsPerPixel, FastDiv length)
 {
-    for (uint32_t i = blockIdx.x * kBLOCK + threadIdx.x; i < nbVec; i += gridDim.x * kBLOCK)
+    waitForPrerequisites();
+    for (uint32_t j = blockIdx.x * kBLOCK + threadIdx.x; j < nbVec; j += gridDim.x * kBLOCK)
     {
+        uint32_t const i = AN_KERNEL_APPLY_REVERSED ? nbVec - 1 - j : j;
         uint32_t const pixel = divide(vecsPerPixel, i);
         uint32_t const c0 = (i - pixel * vecsPerPixel.d) * V;
         uint32_t const base = divide(length, pixel) * channels;
@@ -922,25 +972,55 @@ unsigned int applyGrid(int64_t nbVec)
     return static_cast<unsigned int>(std::min((nbVec + kBLOCK - 1) / kBLOCK, kMAX_APPLY_BLOCKS));
 }
 
-//! Multiprocessors of the current device (cached per device; 132 if the query fails, which the launch that
-//! follows then reports).
-int32_t multiprocessors()
+//! A positive attribute of the current device, cached per device (`fallback` if the query fails, which the
+//! launch that follows then reports).
+template <cudaDeviceAttr kATTRIBUTE>
+int32_t deviceAttribute(int32_t fallback)
 {
     static std::atomic<int32_t> cache[64] = {};
     int device = 0;
     if (cudaGetDevice(&device) != cudaSuccess || device < 0 || device >= 64)
     {
-        return 132;
+        return fallback;
     }
     if (cache[device].load(std::memory_order_relaxed) == 0)
     {
-        int count = 0;
+        int value = 0;
         cache[device].store(
-            cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device) == cudaSuccess ? std::max(count, 1)
-                                                                                                  : 132,
+            cudaDeviceGetAttribute(&value, kATTRIBUTE, device) == cudaSuccess ? std::max(value, 1) : fallback,
             std::memory_order_relaxed);
     }
     return cache[device].load(std::memory_order_relaxed);
+}
+
+int32_t multiprocessors()
+{
+    return deviceAttribute<cudaDevAttrMultiProcessorCount>(132);
+}
+
+//! Launch of a kernel that reads what the op's previous kernel wrote. With AN_KERNEL_PDL on an sm_90+ device it
+//! is a programmatic dependent launch (scheduled before its predecessor ends; it waits in
+//! waitForPrerequisites()), otherwise an ordinary one. Errors surface in the cudaStatus() that follows.
+template <typename... Params, typename... Args>
+void launchDependent(void (*kernel)(Params...), dim3 grid, dim3 block, cudaStream_t stream, Args... args)
+{
+#if AN_KERNEL_PDL
+    if (deviceAttribute<cudaDevAttrComputeCapabilityMajor>(1) >= 9)
+    {
+        cudaLaunchAttribute attribute{};
+        attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attribute.val.programmaticStreamSerializationAllowed = 1;
+        cudaLaunchConfig_t config{};
+        config.gridDim = grid;
+        config.blockDim = block;
+        config.stream = stream;
+        config.attrs = &attribute;
+        config.numAttrs = 1;
+        static_cast<void>(cudaLaunchKernelEx(&config, kernel, args...));
+        return;
+    }
+#endif
+    kernel<<<grid, block, 0, stream>>>(args...);
 }
 
 template <typename T>
@@ -1025,7 +1105,7 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
 
     AttentionArgs args{p.params[0], p.params[1], p.params[2], p.params[3], p.params[4], p.params[5], p.params[6],
         p.params[7], p.params[8], p.params[9], p.attrs, length, splits};
-    attentionKernel<<<static_cast<unsigned int>(p.n), kBLOCK, 0, stream>>>(args, ws);
+    launchDependent(attentionKernel, static_cast<unsigned int>(p.n), kBLOCK, stream, args, ws);
     rc = cudaStatus("attention kernel", error);
     if (rc != AN_STATUS_SUCCESS)
     {
@@ -1043,11 +1123,11 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
             dim3 const grid(static_cast<unsigned int>(planes), static_cast<unsigned int>(chunks));
             if (v)
             {
-                applyPlaneKernel<T, kV><<<grid, kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, vecsPerPlane);
+                launchDependent(applyPlaneKernel<T, kV>, grid, kBLOCK, stream, x, y, ws.a, ws.b, vecsPerPlane);
             }
             else
             {
-                applyPlaneKernel<T, 1><<<grid, kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, vecsPerPlane);
+                launchDependent(applyPlaneKernel<T, 1>, grid, kBLOCK, stream, x, y, ws.a, ws.b, vecsPerPlane);
             }
         }
         else if (nbVec < kFAST_INDEX_LIMIT)
@@ -1056,20 +1136,22 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
             uint32_t const count = static_cast<uint32_t>(nbVec);
             if (v)
             {
-                applyFlatKernel<T, kV><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, div);
+                launchDependent(applyFlatKernel<T, kV>, applyGrid(nbVec), kBLOCK, stream, x, y, ws.a, ws.b, count, div);
             }
             else
             {
-                applyFlatKernel<T, 1><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, div);
+                launchDependent(applyFlatKernel<T, 1>, applyGrid(nbVec), kBLOCK, stream, x, y, ws.a, ws.b, count, div);
             }
         }
         else if (v)
         {
-            applyNchwWideKernel<T, kV><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, length);
+            launchDependent(applyNchwWideKernel<T, kV>, applyGrid(nbVec), kBLOCK, stream,
+                x, y, ws.a, ws.b, nbVec, length);
         }
         else
         {
-            applyNchwWideKernel<T, 1><<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, length);
+            launchDependent(applyNchwWideKernel<T, 1>, applyGrid(nbVec), kBLOCK, stream,
+                x, y, ws.a, ws.b, nbVec, length);
         }
     }
     else
@@ -1086,29 +1168,29 @@ int32_t launchTyped(AttentiveNormLaunch const& p, Workspace const& ws, cudaStrea
             uint32_t const c = static_cast<uint32_t>(p.c);
             if (v && stride == p.c) // A and B rows are 16-byte aligned: C % V == 0 and ws.a/b are 256-aligned
             {
-                applyNhwcFastKernel<T, kV, true>
-                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+                launchDependent(applyNhwcFastKernel<T, kV, true>, applyGrid(nbVec), kBLOCK, stream,
+                    x, y, ws.a, ws.b, count, c, perPixel, len);
             }
             else if (v)
             {
-                applyNhwcFastKernel<T, kV, false>
-                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+                launchDependent(applyNhwcFastKernel<T, kV, false>, applyGrid(nbVec), kBLOCK, stream,
+                    x, y, ws.a, ws.b, count, c, perPixel, len);
             }
             else
             {
-                applyNhwcFastKernel<T, 1, false>
-                    <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, count, c, perPixel, len);
+                launchDependent(applyNhwcFastKernel<T, 1, false>, applyGrid(nbVec), kBLOCK, stream,
+                    x, y, ws.a, ws.b, count, c, perPixel, len);
             }
         }
         else if (v)
         {
-            applyNhwcKernel<T, kV>
-                <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, p.c, stride, length);
+            launchDependent(applyNhwcKernel<T, kV>, applyGrid(nbVec), kBLOCK, stream,
+                x, y, ws.a, ws.b, nbVec, p.c, stride, length);
         }
         else
         {
-            applyNhwcKernel<T, 1>
-                <<<applyGrid(nbVec), kBLOCK, 0, stream>>>(x, y, ws.a, ws.b, nbVec, p.c, stride, length);
+            launchDependent(applyNhwcKernel<T, 1>, applyGrid(nbVec), kBLOCK, stream,
+                x, y, ws.a, ws.b, nbVec, p.c, stride, length);
         }
     }
     return cudaStatus("apply kernel", error);
