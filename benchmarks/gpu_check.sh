@@ -5,6 +5,9 @@
 #      onShapeChange -> enqueue) on device buffers vs a float64 CPU reference
 #   3. pytest tests/gpu: the C entry point over the grid, and fold -> kernel vs the original layer
 #   4. benchmarks/bench_plugin_kernel.py (fp16): kernel vs PyTorch eager / torch.compile vs the copy floor
+#   5. the kernel's experiment switches (AN_KERNEL_* in attentiveNormKernel.cu): a library per variant, the GPU
+#      tests on the one with every switch on, then benchmarks/bench_kernel_variants.py (bitwise equal to the
+#      default, then timed against it, taking turns)
 # Logs and results go to $OUT (default ./gpu_out). Usage:
 #   TENSORRT_INCLUDE_DIR=/path/to/trt/include OUT=/tmp/out bash benchmarks/gpu_check.sh
 set -u
@@ -37,4 +40,30 @@ echo "pytest exit $?"; grep -E "passed|failed|error" "$OUT/pytest.log" | tail -1
 echo "== [${SECONDS}s] benchmark (fp16)"
 timeout 360 "$PY" benchmarks/bench_plugin_kernel.py --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "bench exit $?"; tail -30 "$OUT/bench.log"
+echo "== [${SECONDS}s] experiment switches: builds"
+declare -A SWITCHES=([pdl]="AN_KERNEL_PDL" [reversed]="AN_KERNEL_APPLY_REVERSED"
+                     [pdl_reversed]="AN_KERNEL_PDL;AN_KERNEL_APPLY_REVERSED")
+for v in "${!SWITCHES[@]}"; do
+  { cmake -S plugins -B "build/variants/$v" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_CUDA_ARCHITECTURES="${AN_CUDA_ARCH:-90}" -DAN_PLUGIN_SANITIZERS=OFF -DAN_PLUGIN_GPU_HARNESS=OFF \
+      "${headers[@]}" -DAN_KERNEL_SWITCHES="${SWITCHES[$v]}" \
+    && cmake --build "build/variants/$v" --target attentive_norm_plugin -j"$(nproc)"; } > "$OUT/build_$v.log" 2>&1 &
+done
+wait
+variants=(default=build/plugins/libattentive_norm_plugin.so)
+for v in pdl reversed pdl_reversed; do
+  lib=build/variants/$v/libattentive_norm_plugin.so
+  if [ -f "$lib" ]; then variants+=("$v=$lib"); else tail -20 "$OUT/build_$v.log"; echo "FAILED | build $v"; fi
+done
+
+if [ -f build/variants/pdl_reversed/libattentive_norm_plugin.so ]; then
+  echo "== [${SECONDS}s] pytest tests/gpu on pdl_reversed"
+  AN_DEPLOY_PLUGIN=build/variants/pdl_reversed/libattentive_norm_plugin.so timeout 300 "$PY" -m pytest tests/gpu -q \
+    -p no:cacheprovider > "$OUT/pytest_pdl_reversed.log" 2>&1
+  echo "pytest exit $?"; grep -E "passed|failed|error" "$OUT/pytest_pdl_reversed.log" | tail -12
+fi
+
+echo "== [${SECONDS}s] experiment switches: bitwise check + A/B timing"
+timeout 300 "$PY" benchmarks/bench_kernel_variants.py "${variants[@]}" --out "$OUT" > "$OUT/variants.log" 2>&1
+echo "variants exit $?"; tail -40 "$OUT/variants.log"
 echo "== [${SECONDS}s] done"

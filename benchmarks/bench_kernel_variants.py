@@ -1,0 +1,220 @@
+"""A/B of plugin library builds in one run: the default kernel vs builds with the kernel's experiment switches.
+
+Usage (on a GPU machine; benchmarks/gpu_check.sh builds the libraries and runs this)::
+
+    python benchmarks/bench_kernel_variants.py default=build/plugins/libattentive_norm_plugin.so \\
+        pdl=build/variants/pdl/libattentive_norm_plugin.so [more NAME=PATH ...] [--out DIR]
+
+The first library is the baseline. The switches (AN_KERNEL_* in attentiveNormKernel.cu) change when and in
+which order the kernel's work runs, never its arithmetic, so every variant must first give bitwise the
+baseline's output on a set of cases (dtypes, layouts, odd and padded shapes, poisoned outputs); one that does not
+is reported and not timed. Then at each shape and layout, event-timed batches of back-to-back calls alternate
+between the libraries (drift hits all alike; inputs rotated over more than L2), and the report gives each
+library's median, its ratio to the baseline and to the copy floor, and the per-kernel breakdown at the first
+shape. Writes JSON and Markdown under --out, named after the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_plugin_kernel import copy_bandwidth, kernel_breakdown, make_layer, per_call_us, plugin_calls  # noqa: E402
+
+from an_deploy.trt import kernel_api  # noqa: E402
+
+SCHEMA_VERSION = 1
+# (N, C, H, W, K): the issue's target shape first.
+TIMED = [(32, 256, 56, 56, 10), (8, 256, 56, 56, 10), (1, 256, 56, 56, 10), (32, 512, 7, 7, 20)]
+# Bitwise checks: every apply kernel the switches touch (plane, flat, channels-last exact/padded/scalar).
+CHECKED = [(32, 256, 56, 56, 10), (1, 64, 7, 7, 5), (2, 20, 13, 11, 4), (3, 64, 5, 3, 5)]
+LAYOUTS = {"nchw": kernel_api.LAYOUT_NCHW, "nhwc8": kernel_api.LAYOUT_NHWC8, "nhwc": kernel_api.LAYOUT_NHWC}
+
+
+@dataclass
+class Timing:
+    shape: tuple[int, int, int, int]
+    layout: str
+    library: str
+    median_us: float
+    p10_us: float
+    p90_us: float
+    x_baseline: float
+    x_floor: float
+
+
+@dataclass
+class Report:
+    schema_version: int
+    device: str
+    libraries: dict[str, str]
+    copy_gbps: float
+    timing: str
+    bitwise_equal: dict[str, list[str]] = field(default_factory=dict)  # library -> cases that differ (empty: ok)
+    rows: list[Timing] = field(default_factory=list)
+    breakdown: dict[str, dict[str, float]] = field(default_factory=dict)  # "library/layout" -> kernel -> us
+
+
+def in_layout(x: torch.Tensor, layout: str, padding: float) -> torch.Tensor:
+    """x [N, C, H, W] in the memory of `layout`, as the logical [N, C, H, W] view the binding expects. kHWC8
+    pads C to a multiple of 8 with `padding` (zero for inputs; NaN for outputs, which the kernel must zero)."""
+    if layout == "nchw":
+        return x.contiguous()
+    n, c, h, w = x.shape
+    stride = -(-c // 8) * 8 if layout == "nhwc8" else c
+    storage = torch.full((n, h, w, stride), padding, dtype=x.dtype, device=x.device)
+    storage[..., :c] = x.permute(0, 2, 3, 1)
+    return storage[..., :c].permute(0, 3, 1, 2)
+
+
+def layouts_for(dtype: torch.dtype) -> list[str]:
+    return ["nchw", "nhwc8"] if dtype == torch.float16 else ["nchw", "nhwc"]
+
+
+def inputs(shape: tuple[int, int, int, int, int], dtype: torch.dtype, layout: str, copies: int
+           ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    n, c, h, w, _ = shape
+    g = torch.Generator(device="cuda").manual_seed(0)
+    offset = 0.5 * torch.randn(1, c, 1, 1, device="cuda", generator=g)
+    xs = [in_layout((offset + 1.5 * torch.randn(n, c, h, w, device="cuda", generator=g)).to(dtype), layout, 0.0)
+          for _ in range(copies)]
+    nan = float("nan")
+    ys = [in_layout(torch.full((n, c, h, w), nan, dtype=dtype, device="cuda"), layout, nan) for _ in range(copies)]
+    return xs, ys
+
+
+def storage_of(y: torch.Tensor) -> torch.Tensor:
+    """Every element the kernel writes, padding channels included (as raw bits, so NaN == NaN)."""
+    base = y if y._base is None else y._base
+    return base.view(torch.int16 if base.dtype == torch.float16 else torch.int32)
+
+
+def differing_cases(libs: dict[str, kernel_api.KernelLibrary]) -> dict[str, list[str]]:
+    """For each library after the first, the cases whose output is not bitwise the first library's."""
+    names = list(libs)
+    out: dict[str, list[str]] = {name: [] for name in names[1:]}
+    for shape in CHECKED:
+        for dtype in (torch.float16, torch.float32):
+            layer = make_layer(shape[1], shape[4], dtype)
+            for layout in layouts_for(dtype):
+                xs, _ = inputs(shape, dtype, layout, copies=1)
+                results = {}
+                for name, lib in libs.items():
+                    _, ys = inputs(shape, dtype, layout, copies=1)
+                    plugin_calls(lib, layer, xs, ys, LAYOUTS[layout])(0)
+                    torch.cuda.synchronize()
+                    results[name] = storage_of(ys[0]).clone()
+                for name in names[1:]:
+                    if not torch.equal(results[name], results[names[0]]):
+                        out[name].append(f"{list(shape[:4])} K={shape[4]} {dtype} {layout}")
+    return out
+
+
+def time_interleaved(calls: dict[str, Callable[[int], object]], batches: int, per_batch: int
+                     ) -> dict[str, list[float]]:
+    """Per-call microseconds of `batches` batches per library, the libraries taking turns batch by batch."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        per_call_us(call, batches=1, per_batch=per_batch)  # warm-up
+    for _ in range(batches):
+        for name, call in calls.items():
+            times[name] += per_call_us(call, batches=1, per_batch=per_batch, warmup=0)
+    return times
+
+
+def render_markdown(report: Report) -> str:
+    lines = [f"# Kernel experiment switches on {report.device}", "",
+             f"fp16; copy bandwidth {report.copy_gbps:.0f} GB/s (read + write); {report.timing}", "",
+             "Libraries: " + ", ".join(f"`{k}` = {v}" for k, v in report.libraries.items()), ""]
+    for name, cases in report.bitwise_equal.items():
+        lines.append(f"- `{name}` output bitwise equal to the baseline on all {len(CHECKED) * 4} cases: "
+                     + ("yes" if not cases else f"NO, differs on {', '.join(cases)} (not timed)"))
+    lines += ["", "| N, C, H, W | layout | library | median us | p10-p90 us | x baseline | x floor |",
+              "|---|---|---|---|---|---|---|"]
+    for r in report.rows:
+        lines.append(f"| {', '.join(map(str, r.shape))} | {r.layout} | {r.library} | {r.median_us:.1f} | "
+                     f"{r.p10_us:.1f}-{r.p90_us:.1f} | {r.x_baseline:.3f} | {r.x_floor:.2f} |")
+    for key, kernels in report.breakdown.items():
+        parts = ", ".join(f"{k} {v:.1f} us" for k, v in sorted(kernels.items(), key=lambda kv: -kv[1]))
+        lines.append(f"\nKernels of {key} at {list(TIMED[0][:4])} (torch.profiler, per call): {parts or 'n/a'}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_libraries(specs: list[str]) -> dict[str, Path]:
+    libs: dict[str, Path] = {}
+    for item in specs:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"error: expected NAME=PATH, got {item!r}")
+        if name in libs:
+            raise SystemExit(f"error: library name {name!r} given twice")
+        if not Path(path).is_file():
+            raise SystemExit(f"error: {name}: no library at {path}")
+        libs[name] = Path(path)
+    if len(libs) < 2:
+        raise SystemExit("error: give the baseline library and at least one variant (NAME=PATH each)")
+    return libs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("libraries", nargs="+", metavar="NAME=PATH", help="the baseline first, then the variants")
+    parser.add_argument("--batches", type=int, default=30, help="event-timed batches per library, shape and layout")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    paths = parse_libraries(args.libraries)
+    if not torch.cuda.is_available():
+        print("FAILED | needs a CUDA device", file=sys.stderr)
+        return 1
+    libs = {name: kernel_api.KernelLibrary(path) for name, path in paths.items()}
+    name = torch.cuda.get_device_name()
+    bandwidth = copy_bandwidth()
+    report = Report(SCHEMA_VERSION, name, {k: str(v) for k, v in paths.items()}, bandwidth / 1e9,
+                    f"CUDA events, {args.batches} batches per library taking turns, inputs rotated over >= 4x L2")
+    report.bitwise_equal = differing_cases(libs)
+    timed = [n for n in libs if n == next(iter(libs)) or not report.bitwise_equal[n]]
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    for i, shape in enumerate(TIMED):
+        n, c, h, w, k = shape
+        nbytes = n * c * h * w * 2
+        copies = max(2, -(-4 * l2 // nbytes))
+        layer = make_layer(c, k, torch.float16)
+        for layout in layouts_for(torch.float16):
+            xs, ys = inputs(shape, torch.float16, layout, copies)
+            calls = {lib: plugin_calls(libs[lib], layer, xs, ys, LAYOUTS[layout]) for lib in timed}
+            times = time_interleaved(calls, args.batches, per_batch=max(1, min(50, copies)))
+            base = statistics.median(times[timed[0]])
+            floor_us = 3 * nbytes / bandwidth * 1e6
+            for lib in timed:
+                med = statistics.median(times[lib])
+                deciles = statistics.quantiles(times[lib], n=10)
+                report.rows.append(Timing((n, c, h, w), layout, lib, med, deciles[0], deciles[-1], med / base,
+                                          med / floor_us))
+            if i == 0:
+                for lib in timed:
+                    report.breakdown[f"{lib}/{layout}"] = kernel_breakdown(calls[lib])
+        print(f"  measured {shape}", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "kernel_variants_" + "".join(ch if ch.isalnum() else "_" for ch in name)
+    (args.out / f"{stem}.json").write_text(json.dumps(asdict(report), indent=2))
+    (args.out / f"{stem}.md").write_text(render_markdown(report))
+    print(render_markdown(report))
+    differs = [lib for lib, cases in report.bitwise_equal.items() if cases]
+    print(f"FAILED | not bitwise equal to the baseline: {', '.join(differs)}" if differs
+          else "PASSED | every variant bitwise equal to the baseline")
+    return 1 if differs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
