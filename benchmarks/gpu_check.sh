@@ -8,6 +8,8 @@
 #   5. the kernel's experiment switches (AN_KERNEL_* in attentiveNormKernel.cu): a library per variant, the GPU
 #      tests on the one with every switch on, then benchmarks/bench_kernel_variants.py (bitwise equal to the
 #      default, then timed against it, taking turns)
+#   6. benchmarks/kernel_traffic.py: DRAM bytes and time of each launch from the hardware counters (ncu), for the
+#      default and the reversed-apply build (needs a runtime where ncu can read counters)
 # Logs and results go to $OUT (default ./gpu_out). Usage:
 #   TENSORRT_INCLUDE_DIR=/path/to/trt/include OUT=/tmp/out bash benchmarks/gpu_check.sh
 # A machine without network cannot fetch the headers: bring the ones a CPU build fetched, e.g. with the device
@@ -68,4 +70,11 @@ fi
 echo "== [${SECONDS}s] experiment switches: bitwise check + A/B timing"
 timeout 300 "$PY" benchmarks/bench_kernel_variants.py "${variants[@]}" --out "$OUT" > "$OUT/variants.log" 2>&1
 echo "variants exit $?"; tail -40 "$OUT/variants.log"
+echo "== [${SECONDS}s] DRAM traffic per launch (ncu)"
+traffic=(default=build/plugins/libattentive_norm_plugin.so)
+if [ -f build/variants/reversed/libattentive_norm_plugin.so ]; then
+  traffic+=(reversed=build/variants/reversed/libattentive_norm_plugin.so)
+fi
+timeout 240 "$PY" benchmarks/kernel_traffic.py "${traffic[@]}" --out "$OUT" > "$OUT/traffic.log" 2>&1
+echo "traffic exit $?"; tail -20 "$OUT/traffic.log"
 echo "== [${SECONDS}s] done"
