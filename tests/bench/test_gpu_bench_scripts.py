@@ -94,3 +94,12 @@ def test_khwc8_inputs_pad_channels_and_outputs_poison_the_padding() -> None:
     assert v._base is not None and v._base.shape == (2, 3, 5, 24) and v._base[..., 20:].isnan().all()
     assert variants.storage_of(v).shape == (2, 3, 5, 24)  # the padding is compared too
     assert variants.in_layout(x, "nchw", 0.0).is_contiguous()
+
+
+def test_variant_report_names_each_library_that_failed_its_check() -> None:
+    variants = load("bench_kernel_variants")
+    report = variants.Report(1, "GPU", {"default": "a.so", "pdl": "b.so"}, 4000.0, "t",
+                             {"default": [], "pdl": ["[1, 64, 7, 7] K=5 torch.float16 nchw: differs"]})
+    text = variants.render_markdown(report)
+    assert "- `default`: every output written, on all 16 cases: yes" in text
+    assert "- `pdl`: every output written, bitwise the baseline's, on all 16 cases: NO: [1, 64, 7, 7]" in text
