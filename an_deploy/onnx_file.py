@@ -13,12 +13,13 @@ class OnnxFileError(UserError):
     """The ONNX file is missing, unreadable, empty, or rejected by ``onnx.checker``."""
 
 
-def check_onnx(model: onnx.ModelProto, what: str, error: type[UserError] = OnnxFileError) -> None:
-    """``onnx.checker.check_model``, its first line raised as ``error``."""
+def checker_error(model: onnx.ModelProto) -> str | None:
+    """The first line of what ``onnx.checker.check_model`` rejects in ``model``, or None when it passes."""
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
-        raise error(f"{what} fails onnx.checker: {str(e).splitlines()[0]}") from None
+        return str(e).splitlines()[0]
+    return None
 
 
 def load_onnx(path: Path, check: bool = True) -> onnx.ModelProto:
@@ -37,6 +38,7 @@ def load_onnx(path: Path, check: bool = True) -> onnx.ModelProto:
         raise OnnxFileError(f"{path} is not a readable ONNX model: {type(e).__name__}: {e}") from None
     if not model.graph.node:
         raise OnnxFileError(f"{path} is not a readable ONNX model: its graph has no nodes")
-    if check:
-        check_onnx(model, str(path))
+    error = checker_error(model) if check else None
+    if error is not None:
+        raise OnnxFileError(f"{path} fails onnx.checker: {error}")
     return model

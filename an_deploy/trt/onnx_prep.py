@@ -16,7 +16,8 @@ import onnx
 from onnx import AttributeProto, TensorProto, helper
 
 from an_deploy import spec
-from an_deploy.onnx_file import OnnxFileError, check_onnx
+from an_deploy.errors import UserError
+from an_deploy.onnx_file import checker_error
 from an_deploy.trt import AnImpl
 
 PLUGIN_VERSION_ATTR = "plugin_version"
@@ -25,8 +26,8 @@ _PARSER_ATTRS = {PLUGIN_VERSION_ATTR: spec.PLUGIN_VERSION, PLUGIN_NAMESPACE_ATTR
 _ONNX_TYPE = {spec.AttrType.INT: AttributeProto.INT, spec.AttrType.FLOAT: AttributeProto.FLOAT}
 
 
-class OnnxPrepError(OnnxFileError):
-    """The prepared model fails the checker, or its AttentiveNorm nodes would not bind as intended."""
+class OnnxPrepError(UserError):
+    """The model cannot be prepared, or its AttentiveNorm nodes would not bind as intended."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,6 @@ class PreparedModel:
     model: onnx.ModelProto
     impl: AnImpl
     an_nodes: int  # AttentiveNorm nodes bound to the plugin (plugin) or inlined (native)
-
-
-def _check(model: onnx.ModelProto, what: str) -> None:
-    check_onnx(model, what, OnnxPrepError)
 
 
 def is_an_node(node: onnx.NodeProto) -> bool:
@@ -121,10 +118,9 @@ def binding_errors(model: onnx.ModelProto) -> list[str]:
     initializers = {t.name: t for t in model.graph.initializer}
     for node in nodes:
         errors += _node_errors(node, initializers)
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
-        errors.append(f"onnx.checker: {str(e).splitlines()[0]}")
+    checker = checker_error(model)
+    if checker is not None:
+        errors.append(f"onnx.checker: {checker}")
     return errors
 
 
@@ -132,10 +128,9 @@ def native_errors(model: onnx.ModelProto) -> list[str]:
     """Every reason an inlined model is not a plain standard-op graph (AN nodes or AN functions left)."""
     errors = [f"node {n.name or '(unnamed)'} is still {n.domain}.{n.op_type}" for n in an_nodes(model)]
     errors += [f"function {f.domain}.{f.name} is still present" for f in model.functions if f.domain == spec.DOMAIN]
-    try:
-        onnx.checker.check_model(model)
-    except onnx.checker.ValidationError as e:
-        errors.append(f"onnx.checker: {str(e).splitlines()[0]}")
+    checker = checker_error(model)
+    if checker is not None:
+        errors.append(f"onnx.checker: {checker}")
     return errors
 
 
