@@ -110,12 +110,11 @@ def plugin_calls(lib: kernel_api.KernelLibrary, layer: torch.nn.Module, xs: list
     attrs = kernel_api.Attributes.from_mapping(folded.attrs)
     ws = torch.empty(lib.workspace_size(xs[0].shape[0], attrs), dtype=torch.uint8, device="cuda")
     calls = [lib.bind(x, y, params, ws, attrs, layout) for x, y in zip(xs, ys, strict=True)]
-    keep = (params, ws, attrs)  # alive as long as the closure
 
     def call(i: int) -> int:
         rc = calls[i % len(calls)]()
         if rc != kernel_api.STATUS_SUCCESS:
-            raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {lib.last_error()} {len(keep)}")
+            raise RuntimeError(f"an_attentive_norm_forward failed ({rc}): {lib.last_error()}")
         return rc
 
     return call

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,18 @@ class Attributes(ctypes.Structure):
     def from_mapping(cls, attrs: Mapping[str, int | float]) -> Attributes:
         values = {a.name: a.default for a in spec.ATTRIBUTES} | dict(attrs)
         return cls(**{k: v for k, v in values.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class BoundLaunch:
+    """A packed call of ``an_attentive_norm_forward``; holds the tensors whose raw pointers ``args`` carries."""
+
+    function: Any
+    args: tuple[Any, ...]
+    tensors: tuple[Any, ...]
+
+    def __call__(self) -> int:
+        return int(self.function(*self.args))
 
 
 class KernelLibrary:
@@ -61,7 +74,7 @@ class KernelLibrary:
     def bind(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
              layout: int) -> Callable[[], int]:
         """One launch on torch CUDA tensors with every argument packed once; calling the result launches it on
-        torch's current stream (of now) and returns the status. The tensors must outlive the result.
+        torch's current stream (of now) and returns the status. The result keeps the tensors alive.
 
         x/y: float32 or float16, [N, C, H, W] logical, memory as `layout`.
         """
@@ -73,8 +86,7 @@ class KernelLibrary:
         n, c, h, w = x.shape
         args = (x.data_ptr(), y.data_ptr(), params, workspace.data_ptr(), workspace.numel(), n, c, h, w, dtype,
                 layout, ctypes.pointer(attrs), stream)
-        launch = self.lib.an_attentive_norm_forward
-        return lambda: int(launch(*args))
+        return BoundLaunch(self.lib.an_attentive_norm_forward, args, (x, y, dict(tensors), workspace))
 
     def forward(self, x: Any, y: Any, tensors: Mapping[str, Any], workspace: Any, attrs: Attributes,
                 layout: int) -> None:

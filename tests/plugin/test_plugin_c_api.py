@@ -7,6 +7,7 @@ import glob
 import random
 import shutil
 import subprocess
+import weakref
 from collections.abc import Mapping
 
 import pytest
@@ -148,7 +149,11 @@ def test_bound_torch_call_marshals_every_argument(plugin_build, monkeypatch: pyt
     storage = torch.empty(size + 256, dtype=torch.uint8)  # the C API wants 256-byte aligned workspace, as cudaMalloc
     workspace = storage[-storage.data_ptr() % 256:][:size]
     assert workspace.data_ptr() % 256 == 0 and workspace.numel() == size
-    call = kernel.bind(x, torch.empty_like(x), tensors, workspace, attrs, LAYOUT_NCHW)
+    y = torch.empty_like(x)
+    y_alive = weakref.ref(y)
+    call = kernel.bind(x, y, tensors, workspace, attrs, LAYOUT_NCHW)
+    del y
+    assert y_alive() is not None  # the bound call keeps the tensors its raw pointers point into
     assert call() == STATUS_CUDA_ERROR, kernel.last_error()
     assert "kernel" in kernel.last_error()
     with pytest.raises(RuntimeError, match="an_attentive_norm_forward failed"):
