@@ -30,7 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_plugin_kernel import copy_bandwidth, kernel_breakdown, make_layer, per_call_us, plugin_calls  # noqa: E402
+from bench_plugin_kernel import (  # noqa: E402
+    copy_bandwidth,
+    kernel_breakdown,
+    make_layer,
+    per_call_us,
+    plugin_calls,
+    random_inputs,
+    rotation_copies,
+)
 
 from an_deploy.trt import kernel_api  # noqa: E402
 
@@ -86,19 +94,20 @@ def layouts_for(dtype: torch.dtype) -> list[str]:
 def inputs(shape: tuple[int, int, int, int, int], dtype: torch.dtype, layout: str, copies: int
            ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     n, c, h, w, _ = shape
-    g = torch.Generator(device="cuda").manual_seed(0)
-    offset = 0.5 * torch.randn(1, c, 1, 1, device="cuda", generator=g)
-    xs = [in_layout((offset + 1.5 * torch.randn(n, c, h, w, device="cuda", generator=g)).to(dtype), layout, 0.0)
-          for _ in range(copies)]
+    xs = [in_layout(x, layout, 0.0) for x in random_inputs(n, c, h, w, dtype, copies)]
     nan = float("nan")
     ys = [in_layout(torch.full((n, c, h, w), nan, dtype=dtype, device="cuda"), layout, nan) for _ in range(copies)]
     return xs, ys
 
 
-def storage_of(y: torch.Tensor) -> torch.Tensor:
-    """Every element the kernel writes, padding channels included (as raw bits, so NaN == NaN)."""
-    base = y if y._base is None else y._base
-    return base.view(torch.int16 if base.dtype == torch.float16 else torch.int32)
+def storage(y: torch.Tensor) -> torch.Tensor:
+    """Every element the kernel writes: the tensor, or the padded storage it is a view of."""
+    return y if y._base is None else y._base
+
+
+def storage_bits(y: torch.Tensor) -> torch.Tensor:
+    """:func:`storage` as raw bits, so that NaN == NaN."""
+    return storage(y).view(torch.int16 if y.dtype == torch.float16 else torch.int32)
 
 
 def problem_cases(libs: dict[str, kernel_api.KernelLibrary]) -> dict[str, list[str]]:
@@ -116,8 +125,8 @@ def problem_cases(libs: dict[str, kernel_api.KernelLibrary]) -> dict[str, list[s
                     _, ys = inputs(shape, dtype, layout, copies=1)
                     plugin_calls(lib, layer, xs, ys, LAYOUTS[layout])(0)
                     torch.cuda.synchronize()
-                    results[name] = storage_of(ys[0]).clone()
-                    if (ys[0] if ys[0]._base is None else ys[0]._base).isnan().any():
+                    results[name] = storage_bits(ys[0]).clone()
+                    if storage(ys[0]).isnan().any():
                         out[name].append(f"{list(shape[:4])} K={shape[4]} {dtype} {layout}: unwritten")
                 for name in names[1:]:
                     if not torch.equal(results[name], results[names[0]]):
@@ -156,7 +165,8 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse_libraries(specs: list[str]) -> dict[str, Path]:
+def parse_libraries(specs: list[str], at_least: int = 2) -> dict[str, Path]:
+    """NAME=PATH arguments, in order; each name once, each path an existing file."""
     libs: dict[str, Path] = {}
     for item in specs:
         name, sep, path = item.partition("=")
@@ -167,8 +177,9 @@ def parse_libraries(specs: list[str]) -> dict[str, Path]:
         if not Path(path).is_file():
             raise SystemExit(f"error: {name}: no library at {path}")
         libs[name] = Path(path)
-    if len(libs) < 2:
-        raise SystemExit("error: give the baseline library and at least one variant (NAME=PATH each)")
+    if len(libs) < at_least:
+        raise SystemExit("error: give the baseline library and at least one variant (NAME=PATH each)"
+                         if at_least > 1 else "error: give at least one library (NAME=PATH)")
     return libs
 
 
@@ -191,11 +202,10 @@ def main() -> int:
     timed = [n for n in libs if not report.problems[n]]
     if next(iter(libs)) not in timed:
         timed = []  # a baseline that fails its own check is nothing to compare against
-    l2 = torch.cuda.get_device_properties(0).L2_cache_size
     for i, shape in enumerate(TIMED if timed else []):
         n, c, h, w, k = shape
         nbytes = n * c * h * w * 2
-        copies = max(2, -(-4 * l2 // nbytes))
+        copies = rotation_copies(nbytes)
         layer = make_layer(c, k, torch.float16)
         for layout in layouts_for(torch.float16):
             xs, ys = inputs(shape, torch.float16, layout, copies)

@@ -97,6 +97,18 @@ def copy_bandwidth() -> float:
     return 2 * src.numel() * src.element_size() / (statistics.median(times) * 1e-6)
 
 
+def rotation_copies(nbytes: int) -> int:
+    """How many copies of an input of `nbytes` to rotate over so that together they exceed 4x L2."""
+    return max(2, -(-4 * torch.cuda.get_device_properties(0).L2_cache_size // nbytes))
+
+
+def random_inputs(n: int, c: int, h: int, w: int, dtype: torch.dtype, copies: int) -> list[torch.Tensor]:
+    """`copies` NCHW inputs with per-channel offsets, the same for the same arguments."""
+    g = torch.Generator(device="cuda").manual_seed(0)
+    offset = 0.5 * torch.randn(1, c, 1, 1, device="cuda", generator=g)
+    return [(offset + 1.5 * torch.randn(n, c, h, w, device="cuda", generator=g)).to(dtype) for _ in range(copies)]
+
+
 def make_layer(c: int, k: int, dtype: torch.dtype) -> torch.nn.Module:
     return realistic_(MixtureBatchNorm2d(c, k, attention_mode=2), seed=c + k).cuda().to(dtype)
 
@@ -124,11 +136,8 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
                 lib: kernel_api.KernelLibrary, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
     n, c, h, w, k = shape
     nbytes = n * c * h * w * torch.empty(0, dtype=dtype).element_size()
-    l2 = torch.cuda.get_device_properties(0).L2_cache_size
-    copies = max(2, -(-4 * l2 // nbytes))
-    g = torch.Generator(device="cuda").manual_seed(0)
-    offset = 0.5 * torch.randn(1, c, 1, 1, device="cuda", generator=g)
-    xs = [(offset + 1.5 * torch.randn(n, c, h, w, device="cuda", generator=g)).to(dtype) for _ in range(copies)]
+    copies = rotation_copies(nbytes)
+    xs = random_inputs(n, c, h, w, dtype, copies)
     ys = [torch.full_like(x, float("nan")) for x in xs]
     xs_cl = [x.contiguous(memory_format=torch.channels_last) for x in xs]  # C % 8 == 0: kHWC8 == channels last
     ys_cl = [torch.full_like(x, float("nan")) for x in xs_cl]

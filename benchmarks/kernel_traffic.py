@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 SHAPE = (32, 256, 56, 56, 10)  # the issue's target shape, fp16
 CALLS = 5
 METRICS = ("dram__bytes_read.sum", "dram__bytes_write.sum", "gpu__time_duration.sum")
@@ -130,18 +132,13 @@ def find_ncu() -> str:
 def workload(library: str, path: str, layout: str, calls: int) -> None:
     """What ncu profiles: `calls` calls of one library on one layout, inputs rotated."""
     import torch
-
-    sys.path.insert(0, str(REPO))
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from bench_kernel_variants import LAYOUTS, inputs
-    from bench_plugin_kernel import make_layer, plugin_calls
+    from bench_plugin_kernel import make_layer, plugin_calls, rotation_copies
 
     from an_deploy.trt import kernel_api
 
     n, c, h, w, k = SHAPE
-    l2 = torch.cuda.get_device_properties(0).L2_cache_size
-    copies = max(2, -(-4 * l2 // (n * c * h * w * 2)))
-    xs, ys = inputs(SHAPE, torch.float16, layout, copies)
+    xs, ys = inputs(SHAPE, torch.float16, layout, rotation_copies(n * c * h * w * 2))
     call = plugin_calls(kernel_api.KernelLibrary(path), make_layer(c, k, torch.float16), xs, ys, LAYOUTS[layout])
     torch.cuda.synchronize()
     for i in range(calls):
@@ -157,15 +154,13 @@ def main() -> int:
     parser.add_argument("--ncu", default=find_ncu(), help="Nsight Compute's ncu (default: PATH, then /opt/nvidia)")
     parser.add_argument("--workload", nargs=2, metavar=("NAME", "LAYOUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    libs = dict(item.partition("=")[::2] for item in args.libraries)
+    from bench_kernel_variants import parse_libraries
+
+    libs = parse_libraries(args.libraries, at_least=1)
     if args.workload:
         name, layout = args.workload
-        workload(name, libs[name], layout, CALLS)
+        workload(name, str(libs[name]), layout, CALLS)
         return 0
-    missing = [f"{k}={v}" for k, v in libs.items() if not v or not Path(v).is_file()]
-    if missing:
-        print(f"error: no library at {', '.join(missing)}", file=sys.stderr)
-        return 1
     if shutil.which(args.ncu) is None:
         print(f"FAILED | Nsight Compute not found ({args.ncu})", file=sys.stderr)
         return 1
@@ -178,10 +173,10 @@ def main() -> int:
     n, c, h, w, _ = SHAPE
     report = Report(1, torch.cuda.get_device_name(), SHAPE, n * c * h * w * 2 / 1e6, version[-1] if version else "?",
                     CALLS)
+    args.out.mkdir(parents=True, exist_ok=True)
     for name in libs:
         for layout in ("nchw", "nhwc8"):
             log = args.out / f"ncu_{name}_{layout}.csv"
-            args.out.mkdir(parents=True, exist_ok=True)
             cmd = [args.ncu, "--csv", "--print-units", "base", "--cache-control", "none", "--clock-control", "none",
                    "--metrics", ",".join(METRICS), "--kernel-name", KERNELS, "--log-file", str(log),
                    sys.executable, __file__, *args.libraries, "--workload", name, layout]
