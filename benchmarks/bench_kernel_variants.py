@@ -190,10 +190,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     args = parser.parse_args()
     paths = parse_libraries(args.libraries)
+    try:
+        libs = {name: kernel_api.KernelLibrary(path) for name, path in paths.items()}
+    except (OSError, AttributeError) as e:  # not a shared library / not the plugin's (a C function missing)
+        print(f"error: cannot load a plugin library: {e}", file=sys.stderr)
+        return 1
     if not torch.cuda.is_available():
         print("FAILED | needs a CUDA device", file=sys.stderr)
         return 1
-    libs = {name: kernel_api.KernelLibrary(path) for name, path in paths.items()}
     name = torch.cuda.get_device_name()
     bandwidth = copy_bandwidth()
     report = Report(SCHEMA_VERSION, name, {k: str(v) for k, v in paths.items()}, bandwidth / 1e9,

@@ -104,3 +104,13 @@ def test_variant_report_names_each_library_that_failed_its_check() -> None:
     text = variants.render_markdown(report)
     assert "- `default`: every output written, on all 16 cases: yes" in text
     assert "- `pdl`: every output written, bitwise the baseline's, on all 16 cases: NO: [1, 64, 7, 7]" in text
+
+
+def test_a_file_that_is_not_the_plugin_library_is_one_error_line(tmp_path: Path, monkeypatch, capsys) -> None:
+    variants = load("bench_kernel_variants")
+    text = tmp_path / "notes.so"
+    text.write_text("not a library\n")
+    monkeypatch.setattr(sys, "argv", ["bench_kernel_variants.py", f"default={text}", f"pdl={text}"])
+    assert variants.main() == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot load a plugin library:"), err
