@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from an_deploy.errors import UserError
-from models.registry import ARCHS, get_arch
+from an_deploy.models.registry import ARCHS, get_arch
 
 WRAPPER_KEYS = ("state_dict", "model", "model_state", "model_state_dict", "net")
 _MAX_LISTED = 8

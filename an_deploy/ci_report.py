@@ -33,7 +33,7 @@ def _log(message: str) -> None:
 def demo_model() -> tuple[torch.nn.Module, str]:
     """The trained demo checkpoint shipped in models/demo/ and its file name."""
     from an_deploy.checkpoint import load_model
-    from models.digits import DEMO_CHECKPOINT
+    from an_deploy.models.digits import DEMO_CHECKPOINT
 
     return load_model(DEMO_CHECKPOINT, "an_resnet_demo").model.eval(), str(DEMO_CHECKPOINT.name)
 
@@ -44,8 +44,8 @@ def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
 
     from an_deploy.export.torch_export import export_model
     from an_deploy.export.validate import realistic_inputs
+    from an_deploy.models.registry import DEMO_INPUT_SHAPE
     from an_deploy.parity.matrix import run_parity
-    from models.registry import DEMO_INPUT_SHAPE
 
     start = time.perf_counter()
     model, label = demo_model()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from an_deploy import spec
-from models.attentive_norm import (
+from an_deploy.models.attentive_norm import (
     MODE_LAYOUT,
     AttentionWeights,
     AttnBatchNorm2d,

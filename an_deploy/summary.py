@@ -10,8 +10,8 @@ from torch import nn
 
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
-from models.attentive_norm import is_attentive_norm
-from models.registry import DEMO_INPUT_SHAPE, get_arch
+from an_deploy.models.attentive_norm import is_attentive_norm
+from an_deploy.models.registry import DEMO_INPUT_SHAPE, get_arch
 
 
 def an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -48,7 +48,7 @@ def evaluate_digits(path: Path, arch: str | None = None) -> EvalResult:
     Raises:
         UserError: the checkpoint is bad or its model does not take the demo's 1x16x16 input.
     """
-    from models.digits import load_heldout
+    from an_deploy.models.digits import load_heldout
 
     loaded = load_model(path, arch)
     if get_arch(loaded.arch).input_shape[1:] != DEMO_INPUT_SHAPE[1:]:

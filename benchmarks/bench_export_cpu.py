@@ -24,10 +24,10 @@ sys.path.insert(0, str(REPO))
 from an_deploy import __version__  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
 from an_deploy.export.validate import realistic_inputs  # noqa: E402
+from an_deploy.models.randomize import calibrated_  # noqa: E402
+from an_deploy.models.registry import an_resnet50  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
 from an_deploy.runtime.ort_runner import OrtRunner  # noqa: E402
-from models.randomize import calibrated_  # noqa: E402
-from models.registry import an_resnet50  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 

@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from an_deploy.fold import fold  # noqa: E402
+from an_deploy.models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
+from an_deploy.models.randomize import realistic_  # noqa: E402
 from an_deploy.reference import an_layer_reference  # noqa: E402
 from an_deploy.trt import kernel_api  # noqa: E402
-from models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
-from models.randomize import realistic_  # noqa: E402
 
 SCHEMA_VERSION = 3  # 3: per-kernel breakdown at the first shape
 # (N, C, H, W, K): the issue's target shape first, the batch sweep at that width, then AN-ResNet-50's bn2

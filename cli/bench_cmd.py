@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import progress, user_errors
+from an_deploy.cli.common import progress, user_errors
 
 
 def bench(

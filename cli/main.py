@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
+from an_deploy.cli import bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
 
 app = typer.Typer(
     name="an-deploy",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import user_errors
+from an_deploy.cli.common import user_errors
 
 ArchOption = Annotated[
     str | None,
@@ -20,7 +20,7 @@ CheckpointArg = Annotated[
 
 def archs() -> None:
     """List the architectures this tool can load."""
-    from models.registry import ARCHS
+    from an_deploy.models.registry import ARCHS
 
     for info in ARCHS.values():
         typer.echo(f"{info.name:18s} input {'x'.join(map(str, info.input_shape)):12s} {info.description}")

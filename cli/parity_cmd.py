@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cli.common import progress, user_errors
-from cli.models_cmd import ArchOption, CheckpointArg
+from an_deploy.cli.common import progress, user_errors
+from an_deploy.cli.models_cmd import ArchOption, CheckpointArg
 
 
 def parity(

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from an_deploy.cli.common import progress, user_errors
 from an_deploy.trt import AnImpl
-from cli.common import progress, user_errors
 
 ShapeOption = Annotated[str | None, typer.Option(help="Input shape like 1x3x224x224 (all three of min/opt/max).")]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.attentive_norm import is_attentive_norm
+from an_deploy.models.attentive_norm import is_attentive_norm
 
 
 @torch.no_grad()

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from models.attentive_norm import AttnBatchNorm2d, MixtureBatchNorm2d
-from models.mobilenetv2 import MobileNetV2
-from models.resnet import ResNet
+from an_deploy.models.attentive_norm import AttnBatchNorm2d, MixtureBatchNorm2d
+from an_deploy.models.mobilenetv2 import MobileNetV2
+from an_deploy.models.resnet import ResNet
 
 RESNET_K = (10, 10, 20, 20)
 MOBILENET_K = (5, 5, 5, 5, 10, 10, 10)

@@ -1,6 +1,6 @@
 """Train the demo AN-ResNet and its BN twin on scikit-learn's digits (reproducible, CPU, a few minutes).
 
-Run: ``python -m models.train_demo`` (writes ``models/demo/*.pt`` and ``models/demo/demo_metrics.json``).
+Run: ``python -m an_deploy.models.train_demo`` (writes ``models/demo/*.pt`` and ``models/demo/demo_metrics.json``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.digits import (
+from an_deploy.models.digits import (
     DEMO_BN_CHECKPOINT,
     DEMO_CHECKPOINT,
     DEMO_DIR,
@@ -20,7 +20,7 @@ from models.digits import (
     preprocess,
     split_indices,
 )
-from models.registry import get_arch
+from an_deploy.models.registry import get_arch
 
 EPOCHS = 10
 BATCH = 128

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from torch import nn
 
-from models.attentive_norm import AttnBatchNorm2d, AttnGroupNorm, MixtureBatchNorm2d, MixtureGroupNorm
-from models.randomize import realistic_
+from an_deploy.models.attentive_norm import AttnBatchNorm2d, AttnGroupNorm, MixtureBatchNorm2d, MixtureGroupNorm
+from an_deploy.models.randomize import realistic_
 
 C, K = 24, 5
 

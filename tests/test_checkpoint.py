@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from an_deploy.checkpoint import CheckpointError, extract_state_dict, infer_arch, load_model
-from models.mobilenetv2 import SETTINGS
-from models.registry import MOBILENET_K, RESNET_K, get_arch
+from an_deploy.models.mobilenetv2 import SETTINGS
+from an_deploy.models.registry import MOBILENET_K, RESNET_K, get_arch
 
 AN_KEYS = ("weight_", "bias_", "running_mean", "running_var", "num_batches_tracked")
 ATTN_KEYS = (  # attention mode 2: conv C->K no bias, BatchNorm2d(K), hsigmoid
@@ -186,12 +186,12 @@ def test_cli_bad_checkpoint_is_one_line_exit_1_no_traceback(tmp_path: Path, kind
     import subprocess
     import sys
 
-    from models.digits import DEMO_CHECKPOINT
+    from an_deploy.models.digits import DEMO_CHECKPOINT
 
     path = DEMO_CHECKPOINT if kind == "demo" else _bad_checkpoint(kind, tmp_path)
     marker = Path("/tmp/an_deploy_pwned")
     marker.unlink(missing_ok=True)
-    r = subprocess.run([sys.executable, "-m", "cli.main", "eval", str(path), *extra],
+    r = subprocess.run([sys.executable, "-m", "an_deploy.cli.main", "eval", str(path), *extra],
                        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=600)
     assert r.returncode == 1, r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith("error:")]

@@ -9,8 +9,8 @@ import torch
 
 from an_deploy.fold import FoldError, fold
 from an_deploy.fused_op import fused_op
+from an_deploy.models.attentive_norm import AttnWeights, MixtureBatchNorm2d, MixtureGroupNorm
 from an_deploy.reference import an_layer_reference
-from models.attentive_norm import AttnWeights, MixtureBatchNorm2d, MixtureGroupNorm
 from tests.an_layers import LAYERS, C, make_layer
 
 

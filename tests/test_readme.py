@@ -27,8 +27,8 @@ def test_readme_main_command_runs_and_passes(tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     for step in steps:
         args = [str(REPO / a) if a.startswith("models/") else a for a in step[1:]]
-        r = subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=tmp_path, capture_output=True, text=True,
-                           timeout=900, env={**os.environ, "PYTHONPATH": str(REPO)})
+        r = subprocess.run([sys.executable, "-m", "an_deploy.cli.main", *args], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=900, env={**os.environ, "PYTHONPATH": str(REPO)})
         assert r.returncode == 0, f"{' '.join(step)}\n{r.stdout}\n{r.stderr}"
         assert r.stdout.strip().splitlines()[-1].startswith("PASSED") or step[1] == "eval", r.stdout
     assert (tmp_path / "out" / "demo.onnx").is_file() and (tmp_path / "out" / "parity.json").is_file()

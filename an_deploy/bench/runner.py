@@ -32,14 +32,14 @@ def run_bench(
     """
     from an_deploy.export.torch_export import export_model
     from an_deploy.export.validate import realistic_inputs
-    from models.registry import get_arch
+    from an_deploy.models.registry import get_arch
 
     if batch < 1 or iters < 1 or warmup < 0 or min_seconds < 0:
         raise UserError("--batch and --iters must be >= 1, --warmup and --min-seconds >= 0")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out} is a file; give a folder")
     if checkpoint is None:
-        from models.randomize import calibrated_
+        from an_deploy.models.randomize import calibrated_
 
         name = arch or "an_resnet_demo"
         try:

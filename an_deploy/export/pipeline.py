@@ -19,8 +19,8 @@ from an_deploy.export.torch_export import (
     export_model,
 )
 from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
+from an_deploy.models.registry import get_arch
 from an_deploy.parity.tolerances import tolerance_for
-from models.registry import get_arch
 
 DYNAMIC_CHECK_BATCH = 7  # a second batch size run against a dynamic-batch export
 

@@ -29,7 +29,7 @@ from an_deploy.export.functions import an_nodes, inline_an_functions
 from an_deploy.export.onnx_function import MIN_OPSET, build_function
 from an_deploy.fold import FoldedAN, fold
 from an_deploy.fused_op import fused_op
-from models.attentive_norm import is_attentive_norm
+from an_deploy.models.attentive_norm import is_attentive_norm
 
 MAX_EXPORT_OPSET = 20  # the TorchScript exporter's newest opset
 DEFAULT_OPSET = 18

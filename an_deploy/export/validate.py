@@ -16,10 +16,10 @@ from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtR
 from torch import nn
 
 from an_deploy.errors import UserError
+from an_deploy.models.registry import DEMO_INPUT_SHAPE
 from an_deploy.parity.compare import compare
 from an_deploy.parity.tolerances import Tolerance
 from an_deploy.runtime.ort_runner import OrtRunner
-from models.registry import DEMO_INPUT_SHAPE
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def realistic_inputs(input_shape: tuple[int, ...], batch: int, seed: int = 0) ->
     with per-channel offsets and scales (statistics far from 0/1, like normalised photos)."""
     c, h, w = input_shape[1:]
     if (c, h, w) == DEMO_INPUT_SHAPE[1:]:
-        from models.digits import load_heldout
+        from an_deploy.models.digits import load_heldout
 
         images, _ = load_heldout()
         return images[:batch].contiguous()

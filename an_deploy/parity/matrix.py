@@ -12,6 +12,7 @@ from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.validate import realistic_inputs
+from an_deploy.models.registry import DEMO_INPUT_SHAPE
 from an_deploy.onnx_file import load_onnx
 from an_deploy.parity.compare import compare
 from an_deploy.parity.report import Comparison, ParityReport
@@ -20,7 +21,6 @@ from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
 from an_deploy.trt.availability import tensorrt_available
-from models.registry import DEMO_INPUT_SHAPE
 
 DEFAULT_BATCH = 8
 
@@ -48,7 +48,7 @@ def _run(runner: Runner, x: torch.Tensor, chunk: int) -> torch.Tensor:
 
 def _inputs(chw: tuple[int, ...], batch: int, static_batch: int | None) -> tuple[torch.Tensor, str]:
     if chw == DEMO_INPUT_SHAPE[1:]:
-        from models.digits import load_heldout
+        from an_deploy.models.digits import load_heldout
 
         x, _ = load_heldout()
         desc = f"the demo's {x.shape[0]} held-out digits"

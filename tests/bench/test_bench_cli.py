@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from an_deploy.cli.main import app
 from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
-from cli.main import app
 
 
 def test_bench_demo_writes_the_report_and_skips_trt_with_the_reason(tmp_path: Path) -> None:

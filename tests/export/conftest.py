@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from models.digits import DEMO_CHECKPOINT
+from an_deploy.models.digits import DEMO_CHECKPOINT
 
 
 @pytest.fixture(scope="session")

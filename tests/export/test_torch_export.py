@@ -12,10 +12,10 @@ from torch import nn
 from an_deploy.export.checks import check_model
 from an_deploy.export.functions import an_nodes, inline_an_functions, strip_an_functions
 from an_deploy.export.torch_export import ExportError, export_model
+from an_deploy.models.digits import load_heldout
+from an_deploy.models.randomize import calibrated_
+from an_deploy.models.registry import an_mobilenet_v2, an_resnet50
 from an_deploy.summary import an_layers
-from models.digits import load_heldout
-from models.randomize import calibrated_
-from models.registry import an_mobilenet_v2, an_resnet50
 from tests.export.helpers import assert_close, session
 
 # ORT vs PyTorch fp32 on logits. The bound, max abs <= 1e-4, holds on the demo model (asserted); on the

@@ -7,8 +7,8 @@ from pathlib import Path
 import onnx
 import pytest
 
-from models.randomize import realistic_
-from models.registry import DEMO_INPUT_SHAPE, an_resnet_demo
+from an_deploy.models.randomize import realistic_
+from an_deploy.models.registry import DEMO_INPUT_SHAPE, an_resnet_demo
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ import onnx
 import pytest
 from typer.testing import CliRunner
 
+from an_deploy.cli.main import app
 from an_deploy.trt import AnImpl
 from an_deploy.trt.availability import INSTALL_HINT, tensorrt_available
 from an_deploy.trt.builder import BuildOptions, atomic_write_bytes, plan_build, trtexec_command
-from cli.main import app
 from tests.trt.onnx_models import function_form_model
 
 runner = CliRunner()

@@ -40,15 +40,15 @@ def plugin_path() -> Path:
 
 def _demo_model() -> torch.nn.Module:
     from an_deploy.checkpoint import load_model
-    from models.digits import DEMO_CHECKPOINT
+    from an_deploy.models.digits import DEMO_CHECKPOINT
 
     return load_model(DEMO_CHECKPOINT).model.eval()
 
 
 def _resnet50() -> torch.nn.Module:
     from an_deploy.export.validate import realistic_inputs
-    from models.randomize import calibrated_
-    from models.registry import an_resnet50
+    from an_deploy.models.randomize import calibrated_
+    from an_deploy.models.registry import an_resnet50
 
     return calibrated_(an_resnet50(), realistic_inputs((8, 3, 224, 224), 8, seed=1), seed=0)
 
@@ -94,8 +94,8 @@ def test_an_resnet50_plugin_and_native_engines_match_pytorch(tmp_path: Path, plu
 
 
 def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, plugin_path: Path) -> None:
+    from an_deploy.cli.main import app
     from an_deploy.runtime.trt_runner import TensorRTRunner
-    from cli.main import app
 
     onnx_path = _export(_demo_model(), (1, 1, 16, 16), tmp_path / "demo.onnx")
     for impl, plugin_layers in (("plugin", 3), ("native", 0)):
