@@ -100,6 +100,15 @@ def extract_state_dict(obj: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any
     return sd, meta
 
 
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a checkpoint file into a plain state dict (wrappers and prefixes removed) and its other entries.
+
+    Raises:
+        CheckpointError: missing, unreadable, corrupt or hostile file, or no state dict in it.
+    """
+    return extract_state_dict(_read(Path(path)))
+
+
 def _classifier_key(model: nn.Module) -> str:
     last = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
     return f"{last}.weight"
@@ -175,7 +184,7 @@ def load_model(path: str | Path, arch: str | None = None) -> LoadedModel:
         CheckpointError: missing/corrupt/hostile file, unknown architecture or a key/shape mismatch.
     """
     path = Path(path)
-    sd, meta = extract_state_dict(_read(path))
+    sd, meta = read_state_dict(path)
     if arch is None:
         stored = meta.get("arch")
         arch = stored if isinstance(stored, str) and stored in ARCHS else infer_arch(sd)
