@@ -131,10 +131,23 @@ def _stated(values: dict[str, Any], dotted: str) -> bool:
     return True
 
 
-def _options(cfg: dict[str, Any], values: dict[str, Any], keys: tuple[str, ...], name: str) -> dict[str, OptionSource]:
+def _unused(cfg: dict[str, Any]) -> set[str]:
+    """The options that do not change this ResNet's / MobileNetV2's numbers (read by no layer it builds)."""
+    unused = set()
+    if "Mixture" not in cfg["norm_name"]:
+        unused |= {"norm_k", "norm_attention_mode"}
+    if "GroupNorm" not in cfg["norm_name"]:
+        unused.add("norm_groups")
+    if not cfg["stem"]["imagenet_head7x7"]:
+        unused |= {"stem.stem_kernel_size", "stem.stem_stride", "dataset"}
+    return unused
+
+
+def _options(cfg: dict[str, Any], values: dict[str, Any], keys: tuple[str, ...], name: str,
+             unused: set[str] | None = None) -> dict[str, OptionSource]:
     return {
         key: OptionSource(_get(cfg, key), f"config {name}" if _stated(values, key) else f"default (not in {name})")
-        for key in keys
+        for key in keys if key not in (unused or set())
     }
 
 
@@ -197,12 +210,12 @@ def read_yaml(path: str | Path) -> ModelConfig:
         def build(n: int) -> nn.Module:
             return aognet_from_config(copy.deepcopy(cfg), n).eval()
     elif arch in RESNET_ARCHS or arch in BASIC_BLOCK_ARCHS:
-        options = _options(cfg, values, RESNET_OPTIONS, name)
+        options = _options(cfg, values, RESNET_OPTIONS, name, _unused(cfg))
 
         def build(n: int) -> nn.Module:
             return resnet_from_config(cfg, n).eval()
     elif arch in MOBILENET_ARCHS:
-        options = _options(cfg, values, MOBILENET_OPTIONS, name)
+        options = _options(cfg, values, MOBILENET_OPTIONS, name, _unused(cfg))
         options["num_classes"] = OptionSource(MOBILENET_NUM_CLASSES, f"the AOGNet-v2 mobilenet_v2 ignores num_classes "
                                                                      f"(config {name} says {num_classes})")
         num_classes = MOBILENET_NUM_CLASSES

@@ -163,3 +163,13 @@ def test_bad_config_is_one_line_config_error(tmp_path: Path, text: str, message:
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config not found"):
         read_config(tmp_path / "absent.yaml")
+
+
+def test_options_that_change_nothing_are_not_recorded() -> None:
+    plain = read_yaml(CONFIGS / "resnet-50.yaml").options  # states K and a mode, but has no AN layer
+    assert {"norm_k", "norm_attention_mode", "norm_groups"}.isdisjoint(plain)
+    assert plain["norm_name"].value == "BatchNorm2d"
+    deep = read_yaml(CONFIGS / "resnet-50-an-deepstem.yaml").options  # the deep stem has no kernel/stride option
+    assert {"stem.stem_kernel_size", "stem.stem_stride", "dataset"}.isdisjoint(deep)
+    assert deep["resnet.extra_norm_ac"] == OptionSource(True, "config resnet-50-an-deepstem.yaml")
+    assert read_yaml(CONFIGS / "resnet-50-an-gn.yaml").options["norm_groups"].value == 32
