@@ -1,7 +1,8 @@
 """Bottleneck ResNet / ResNeXt with torchvision's module names and every option of AOGNet-v2's training code.
 
-The published AN-ResNets (AN_SPEC.md §2) keep the stem, ``bn1``, ``bn3`` and ``downsample`` as BatchNorm
-and use AN with K = [10, 10, 20, 20] per stage, attention mode 2, only at each Bottleneck's ``bn2``.
+The published AN-ResNets (Attentive Normalization, ECCV 2020; AOGNet-v2 training code) keep the stem, ``bn1``,
+``bn3`` and ``downsample`` as BatchNorm and use AN with K = [10, 10, 20, 20] per stage, attention mode 2, only at
+each Bottleneck's ``bn2``.
 
 Two norm factories, both ``(channels, stage index) -> module``: ``norm2`` for the norm after each 3x3 conv and
 ``norm`` for every other norm (the stem's, ``bn1``, ``bn3``, the downsample's and the extra norm after a stage).
