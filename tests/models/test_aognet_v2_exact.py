@@ -88,3 +88,18 @@ def test_mode_5_and_6_configs_change_only_the_attention_activation() -> None:
     assert (outputs[5] - outputs[2]).abs().max() > 1e-3 * scale
     assert (outputs[6] - outputs[2]).abs().max() > 1e-3 * scale
     assert (outputs[6] - outputs[5]).abs().max() > 1e-3 * scale
+
+
+COUNTS = json.loads((FIXTURES / "authors_parameter_counts.json").read_text())
+
+
+@pytest.mark.parametrize("arch", sorted(COUNTS["counts"]))
+@pytest.mark.parametrize("all_mix", [False, True])
+def test_other_bottleneck_archs_have_the_authors_parameter_counts(tmp_path: Path, arch: str, all_mix: bool) -> None:
+    text = (CONFIGS / COUNTS["config"]).read_text()
+    text = text.replace("arch: resnet50", f"arch: {arch}").replace("norm_all_mix: false", f"norm_all_mix: {all_mix}")
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with torch.device("meta"):
+        model = read_yaml(path).build(1000)
+    assert _count(model) == COUNTS["counts"][arch][f"norm_all_mix={str(all_mix).lower()}"]
