@@ -13,7 +13,7 @@ torchvision's ResNet.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -94,7 +94,7 @@ class ResNet(nn.Module):
         if options is None:
             options = ResNetOptions()
         if stem is not None:
-            options = ResNetOptions(**{**options.__dict__, "stem": stem})
+            options = replace(options, stem=stem)
         if options.stem not in STEMS:
             raise ValueError(f"stem must be one of {STEMS}, got {options.stem!r}")
         self.options = options
