@@ -176,7 +176,7 @@ def _describe(cfg: dict[str, Any]) -> str:
     return f"AOGNet-v2 {cfg['arch']} ({norm})"
 
 
-def _validated(build: Any, num_classes: int) -> None:
+def _validated(build: Callable[[int], nn.Module], num_classes: int) -> None:
     """Build once on the meta device (no memory, no compute), so every architecture error shows up now."""
     with torch.device("meta"):
         build(num_classes)
@@ -198,13 +198,24 @@ def read_yaml(path: str | Path) -> ModelConfig:
     """
     path = Path(path)
     values = _load(path)
-    cfg = _merge(DEFAULTS, values, "")
-    _check_common(cfg)
+    try:
+        cfg = _merge(DEFAULTS, values, "")
+        _check_common(cfg)
+    except ConfigError as e:
+        raise ConfigError(f"{path.name}: {e}") from None
+    aognet_from_config = _aognet_builder() if cfg["arch"].startswith("aognet") else None
+    try:
+        return _model_config(path, cfg, values, aognet_from_config)
+    except ConfigError as e:
+        raise ConfigError(f"{path.name}: {e}") from None
+
+
+def _model_config(path: Path, cfg: dict[str, Any], values: dict[str, Any],
+                  aognet_from_config: Callable[[dict[str, Any], int], nn.Module] | None) -> ModelConfig:
     arch, name = cfg["arch"], path.name
     input_shape = (1, 3, cfg["crop_size"], cfg["crop_size"])
     num_classes: int = cfg["num_classes"]
-    if arch.startswith("aognet"):
-        aognet_from_config = _aognet_builder()
+    if aognet_from_config is not None:
         options = _options(cfg, values, AOGNET_OPTIONS, name)
 
         def build(n: int) -> nn.Module:
@@ -224,11 +235,7 @@ def read_yaml(path: str | Path) -> ModelConfig:
             return mobilenet_from_config(cfg, n).eval()
     else:
         known = ", ".join(["aognet", *RESNET_ARCHS, *MOBILENET_ARCHS])
-        raise ConfigError(f"{name}: arch {arch!r} is not an AOGNet-v2 network this tool builds ({known})")
-    try:
-        _validated(build, num_classes)
-    except ConfigError as e:
-        raise ConfigError(f"{name}: {e}") from None
+        raise ConfigError(f"arch {arch!r} is not an AOGNet-v2 network this tool builds ({known})")
+    _validated(build, num_classes)
     return ModelConfig(name=_describe(cfg), family=FAMILY, build=build, num_classes=num_classes,
                        input_shape=input_shape, options=options, path=path)
-

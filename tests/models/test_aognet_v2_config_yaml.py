@@ -173,3 +173,9 @@ def test_options_that_change_nothing_are_not_recorded() -> None:
     assert {"stem.stem_kernel_size", "stem.stem_stride", "dataset"}.isdisjoint(deep)
     assert deep["resnet.extra_norm_ac"] == OptionSource(True, "config resnet-50-an-deepstem.yaml")
     assert read_yaml(CONFIGS / "resnet-50-an-gn.yaml").options["norm_groups"].value == 32
+
+
+@pytest.mark.parametrize("text", ["arch: resnet50\nnorm_mode: 2\n", "arch: resnet18\n", "arch: vgg16\n"])
+def test_config_errors_name_the_file(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError, match="^my-config.yaml: "):
+        read_yaml(_write(tmp_path, text, "my-config.yaml"))
