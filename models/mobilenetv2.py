@@ -1,6 +1,8 @@
 """MobileNetV2 with torchvision's module names; AN (when asked) after each depthwise 3x3 conv.
 
-The published AN-MobileNetV2 (AN_SPEC.md §2) uses K = [5, 5, 5, 5, 10, 10, 10] per setting row, mode 2.
+The published AN-MobileNetV2 (AOGNet-v2 training code) uses K = [5, 5, 5, 5, 10, 10, 10] per setting row, attention
+mode 2; the stem's, each expansion's, each projection's and the last conv's norms stay BatchNorm. At width 1.0 the
+channel counts equal the original's (which rounds with ``int(c * width_mult)`` where this uses ``_make_divisible``).
 """
 
 from __future__ import annotations

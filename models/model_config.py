@@ -15,8 +15,10 @@ from typing import Any
 
 from torch import nn
 
+from an_deploy.errors import UserError
 
-class ConfigError(ValueError):
+
+class ConfigError(UserError, ValueError):
     """The config file cannot be read or describes a model this tool cannot build (one readable line)."""
 
 
