@@ -97,7 +97,8 @@ def _check_model(model: Mapping[str, Any], arch: _Arch, where: str) -> dict[str,
             continue
         if key in _OFF_ONLY:
             if value not in _OFF_ONLY[key]:
-                raise ConfigError(f"{where}: model option {key}={value!r} is not supported by this tool")
+                allowed = " or ".join(map(repr, _OFF_ONLY[key]))
+                raise ConfigError(f"{where}: model option {key!r} is not supported by this tool (it must be {allowed})")
             continue
         kind = arch.options.get(key) or arch.ignored.get(key) or _TRAINING_ONLY.get(key)
         if kind is None:

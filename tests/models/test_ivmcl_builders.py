@@ -29,6 +29,7 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
     "resnetv1d50_an": lambda: resnet_v1d_an(50, norm_cfg2=AN2),
     "resnet50_an_all": lambda: ResNetAN(50, **{n: AN2 for n in (
         "norm_cfg_stem", "norm_cfg_ds", "norm_cfg1", "norm_cfg2", "norm_cfg3")}),
+    "resnet34_an_bn12": lambda: ResNetAN(34, norm_cfg1=AN2, norm_cfg2=AN2),
     "mobilenetv2_an": lambda: published.mobilenetv2_an(),
     "mobilenetv2_bn": lambda: published.mobilenetv2_an(an=False),
     "densenet121_an": lambda: published.densenet121_an(),

@@ -14,7 +14,8 @@ from an_deploy.models.model_config import ConfigError, OptionSource, read_config
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ivmcl_release"
 CONFIGS = FIXTURES / "configs"
-KEYED = ["resnet50_an", "resnet101_an", "resnet50_bn", "resnetv1d50_an", "resnet50_an_all", "mobilenetv2_an",
+KEYED = ["resnet50_an", "resnet101_an", "resnet50_bn", "resnetv1d50_an", "resnet50_an_all", "resnet34_an_bn12",
+         "mobilenetv2_an",
          "mobilenetv2_bn", "densenet121_an", "densenet121_bn"]
 
 
@@ -94,7 +95,7 @@ BAD_CONFIGS = {
     "too_few_k": ("model = dict(type='MobileNetV2', num_classes=1000, norm_cfg2=dict(type='AttnBN2d'), "
                   "num_affine_trans=(5, 5))", "no entry for stage 2"),
     "plugins": ("model = dict(type='ResNetAN', depth=50, num_classes=1000, plugins=[dict(cfg=dict(type='SELayer'))])",
-                "plugins="),
+                "option 'plugins' is not supported"),
     "backbone_only": ("model = dict(type='ResNetAN', depth=50)", "only classifiers"),
     "no_model": ("optimizer = dict(lr=0.1)", "no 'model = dict(...)'"),
     "base": ("_base_ = ['./resnet.py']\nmodel = dict(type='ResNetAN', depth=50, num_classes=1000)", "_base_"),
