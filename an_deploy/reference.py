@@ -41,6 +41,20 @@ def _run_attention(seq: nn.Sequential, u: torch.Tensor, dtype: torch.dtype) -> t
             z = e / e.sum(dim=1, keepdim=True)
         elif type(m).__name__ == "HSigmoid":
             z = torch.clamp(z + 3.0, 0.0, 6.0) / 6.0
+        elif type(m).__name__ == "ClampHSigmoid":
+            z = torch.clamp((z + 1.0) / 2.0, 0.0, 1.0)
+        elif isinstance(m, nn.ReLU6):
+            z = torch.clamp(z, 0.0, 6.0)
+        elif isinstance(m, nn.Tanh):
+            z = torch.tanh(z)
+        elif isinstance(m, nn.Hardswish):
+            z = z * torch.clamp(z + 3.0, 0.0, 6.0) / 6.0
+        elif isinstance(m, nn.SiLU):
+            z = z / (1.0 + torch.exp(-z))
+        elif isinstance(m, nn.LeakyReLU):
+            z = torch.where(z >= 0, z, m.negative_slope * z)
+        elif isinstance(m, nn.ELU):
+            z = torch.where(z > 0, z, m.alpha * (torch.exp(z) - 1.0))
         elif isinstance(m, nn.Identity):
             pass
         else:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from an_deploy.models.attentive_norm import AttnBatchNorm2d, MixtureBatchNorm2d
+from an_deploy.models.ivmcl_release import published as ivmcl
 from an_deploy.models.mobilenetv2 import MobileNetV2
 from an_deploy.models.resnet import ResNet
 
@@ -88,6 +89,23 @@ ARCHS: dict[str, ArchInfo] = {
         ArchInfo("mobilenet_v2", mobilenet_v2, _IMAGENET, "plain BN MobileNetV2"),
         ArchInfo("an_resnet_demo", an_resnet_demo, DEMO_INPUT_SHAPE, "small AN-ResNet for 16x16 digits (demo)"),
         ArchInfo("resnet_demo", resnet_demo, DEMO_INPUT_SHAPE, "the demo's plain BN twin"),
+        # iVMCL-Release (module names of its mmdet backbones: layer1.0.AttnBN2d2, ...)
+        ArchInfo("ivmcl_resnet50_an", lambda num_classes=1000: ivmcl.resnet_an(50, num_classes), _IMAGENET,
+                 "iVMCL-Release ResNetAN-50 (AttnBN2d at norm2, K=[10,10,20,20], use_rsd)"),
+        ArchInfo("ivmcl_resnet101_an", lambda num_classes=1000: ivmcl.resnet_an(101, num_classes), _IMAGENET,
+                 "iVMCL-Release ResNetAN-101 (AttnBN2d at norm2, K=[10,10,20,20], use_rsd)"),
+        ArchInfo("ivmcl_resnet50", lambda num_classes=1000: ivmcl.resnet_an(50, num_classes, an=False), _IMAGENET,
+                 "iVMCL-Release ResNet-50, plain BN twin"),
+        ArchInfo("ivmcl_resnet101", lambda num_classes=1000: ivmcl.resnet_an(101, num_classes, an=False),
+                 _IMAGENET, "iVMCL-Release ResNet-101, plain BN twin"),
+        ArchInfo("ivmcl_mobilenetv2_an", ivmcl.mobilenetv2_an, _IMAGENET,
+                 "iVMCL-Release MobileNetV2 (AttnBN2d after depthwise convs, K=[5,5,5,5,10,10,10])"),
+        ArchInfo("ivmcl_mobilenetv2", lambda num_classes=1000: ivmcl.mobilenetv2_an(num_classes, an=False),
+                 _IMAGENET, "iVMCL-Release MobileNetV2, plain BN twin"),
+        ArchInfo("ivmcl_densenet121_an", ivmcl.densenet121_an, _IMAGENET,
+                 "iVMCL-Release DenseNet-121 (AttnBN2d before 3x3 convs, K=[10,10,20,20])"),
+        ArchInfo("ivmcl_densenet121", lambda num_classes=1000: ivmcl.densenet121_an(num_classes, an=False),
+                 _IMAGENET, "iVMCL-Release DenseNet-121, plain BN twin"),
     )
 }
 

@@ -9,9 +9,17 @@ import torch
 
 from an_deploy.fold import FoldError, fold
 from an_deploy.fused_op import fused_op
-from an_deploy.models.attentive_norm import AttnWeights, MixtureBatchNorm2d, MixtureGroupNorm
+from an_deploy.models.attentive_norm import (
+    AttnBatchNorm2d,
+    AttnGroupNorm,
+    AttnWeights,
+    ClampHSigmoid,
+    HSigmoid,
+    MixtureBatchNorm2d,
+    MixtureGroupNorm,
+)
 from an_deploy.reference import an_layer_reference
-from tests.an_layers import LAYERS, C, make_layer
+from tests.an_layers import ACT_LAYERS, LAYERS, C, K, make_layer
 
 
 def _close(out: torch.Tensor, ref: torch.Tensor, rtol: float, atol: float) -> None:
@@ -29,7 +37,7 @@ def _input(n: int = 3, h: int = 7, w: int = 5, seed: int = 1) -> torch.Tensor:
     )
 
 
-@pytest.mark.parametrize("name", sorted(LAYERS))
+@pytest.mark.parametrize("name", sorted(LAYERS) + sorted(ACT_LAYERS))
 def test_module_matches_float64_reference(name: str) -> None:
     layer = make_layer(name)
     x = _input()
@@ -115,3 +123,48 @@ def test_family1_groupnorm_rejects_bn_attention_modes() -> None:
 def test_family2_use_rsd_overrides_maxpool() -> None:
     branch = AttnWeights(0, 8, 3, use_rsd=True, use_maxpool=True)
     assert branch.use_maxpool is False
+
+
+def _branch_types(layer: torch.nn.Module, branch: str) -> list[type]:
+    return [type(m) for m in getattr(layer, branch).attention]
+
+
+def test_family2_branch_layouts_and_key_names() -> None:
+    """attn_mode 0: conv (no bias), BN(K), act; attn_mode 1: conv, GN(groups, K) or BN(K) when groups <= 0."""
+    nn = torch.nn
+    assert _branch_types(AttnBatchNorm2d(C, K), "attn_weights") == [nn.Conv2d, nn.BatchNorm2d, HSigmoid]
+    bn_mode1 = AttnBatchNorm2d(C, K, attn_mode=1)
+    assert _branch_types(bn_mode1, "attn_weights") == [nn.Conv2d, nn.GroupNorm, HSigmoid]
+    assert bn_mode1.attn_weights.attention[1].num_groups == 1
+    gn = AttnGroupNorm(C, 6, 4, num_groups_attn=3)
+    assert _branch_types(gn, "attention_weights") == [nn.Conv2d, nn.GroupNorm, HSigmoid]
+    assert gn.attention_weights.attention[1].num_groups == 3
+    assert _branch_types(AttnGroupNorm(C, K, 4, num_groups_attn=0), "attention_weights") == [
+        nn.Conv2d, nn.BatchNorm2d, HSigmoid]
+    assert all(m.attention[0].bias is None for m in (bn_mode1.attn_weights, gn.attention_weights))
+    assert sorted(gn.state_dict()) == sorted([
+        "weight_", "bias_", "attention_weights.attention.0.weight",
+        "attention_weights.attention.1.weight", "attention_weights.attention.1.bias"])
+    assert {k for k in AttnBatchNorm2d(C, K).state_dict() if not k.startswith("attn_weights.")} == {
+        "weight_", "bias_", "running_mean", "running_var", "num_batches_tracked"}
+
+
+def test_family2_options_the_original_lacks_or_rejects() -> None:
+    with pytest.raises(TypeError):
+        AttnBatchNorm2d(C, K, use_bn=False)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="attn_mode"):
+        AttnWeights(2, C, K)
+    with pytest.raises(ValueError, match="num_groups"):
+        AttnGroupNorm(C, K, 4, num_groups_attn=2)
+    with pytest.raises(ValueError, match="unsupported act_cfg type 'PReLU'"):
+        AttnBatchNorm2d(C, K, act_cfg={"type": "PReLU"})
+    with pytest.raises(ValueError, match="does not take alpha"):
+        AttnBatchNorm2d(C, K, act_cfg={"type": "Sigmoid", "alpha": 1.0})
+
+
+def test_family2_hsigmoid_variants_differ() -> None:
+    """HSigmoidv2 (the default) is relu6(x + 3) / 6; mmcv's HSigmoid is clamp((x + 1) / 2, 0, 1)."""
+    z = torch.tensor([-4.0, -1.0, 0.0, 0.5, 2.0])
+    layer = AttnBatchNorm2d(C, K)
+    assert torch.equal(layer.attn_weights.attention[2](z), torch.tensor([0.0, 2 / 6, 0.5, 3.5 / 6, 5 / 6]))
+    assert torch.equal(ClampHSigmoid()(z), torch.tensor([0.0, 0.0, 0.5, 0.75, 1.0]))
