@@ -1,0 +1,145 @@
+"""Parse a prepared ONNX model and build a serialized engine with either TensorRT backend.
+
+The same calls serve data-centre TensorRT and TensorRT-RTX (the module comes from
+:func:`an_deploy.trt.availability.require_backend`). Differences handled here: TensorRT-RTX networks are
+always strongly typed and its builder has no FP16 flag (precision follows the ONNX tensor types), so
+``fp16`` is refused for it by the caller before anything is parsed.
+
+Polygraphy's loaders (``NetworkFromOnnxBytes``, ``CreateConfig``, ``EngineBytesFromNetwork``) would not make
+this smaller: Polygraphy picks its TensorRT module once per process from ``POLYGRAPHY_USE_TENSORRT_RTX`` at
+import, reports parser failures as a generic exception after logging them, and rejects every precision flag
+with TensorRT-RTX, so the per-node error lines and the one-process choice of backend would have to be
+rebuilt around it.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import onnx
+
+from an_deploy.errors import UserError
+from an_deploy.trt.availability import TrtBackend
+from an_deploy.trt.profiles import ShapeProfile
+
+if TYPE_CHECKING:
+    import tensorrt as trt
+
+Log = Callable[[str], None]
+
+
+class BuildError(UserError):
+    """TensorRT rejected the model (parser errors) or could not build an engine for it."""
+
+
+@dataclass
+class Serialized:
+    engine: bytes
+    network_layers: int
+    network_plugin_layers: int
+    timing_cache: bytes | None
+
+
+def make_logger(backend: TrtBackend, log: Log | None) -> tuple[trt.ILogger, list[str]]:
+    """A TensorRT logger that collects errors (for the exception) and forwards warnings and worse to ``log``."""
+    module = backend.module
+    errors: list[str] = []
+
+    class CollectingLogger(module.ILogger):  # type: ignore[name-defined,misc]
+        def __init__(self) -> None:
+            module.ILogger.__init__(self)
+
+        def log(self, severity: trt.ILogger.Severity, msg: str) -> None:
+            if int(severity) <= int(module.ILogger.Severity.ERROR):
+                errors.append(msg)
+            if int(severity) <= int(module.ILogger.Severity.WARNING):
+                (log or _stderr)(f"[{backend.label}] {str(severity).rsplit('.', 1)[-1]}: {msg}")
+
+    logger: trt.ILogger = CollectingLogger()
+    return logger, errors
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parser_errors(parser: trt.OnnxParser) -> list[str]:
+    """Every error the ONNX parser recorded, one line each with the node it concerns."""
+    out = []
+    for i in range(parser.num_errors):
+        e = parser.get_error(i)
+        where = f"node {e.node()} ({e.node_name() or 'unnamed'}, {e.node_operator() or '?'})" if e.node() >= 0 else ""
+        desc = " ".join(str(e.desc()).split())
+        out.append(f"{where + ': ' if where else ''}{desc} [{e.code()}]")
+    return out
+
+
+def build_serialized(
+    backend: TrtBackend,
+    model: onnx.ModelProto,
+    *,
+    profile: ShapeProfile | None = None,
+    fp16: bool = False,
+    workspace_mib: int | None = None,
+    timing_cache: bytes | None = None,
+    plugin: Path | None = None,
+    version_compatible: bool = False,
+    log: Log | None = None,
+) -> Serialized:
+    """Parse ``model`` (already prepared) and build a serialized engine; the plugin library must be loaded.
+
+    Raises:
+        BuildError: parser errors (all of them, in one message), ``fp16`` with TensorRT-RTX, or a failed build
+            (with TensorRT's errors).
+    """
+    trt_mod = backend.module
+    if fp16 and backend.is_rtx:
+        raise BuildError(FP16_RTX)
+    logger, errors = make_logger(backend, log)
+    builder = trt_mod.Builder(logger)
+    network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10 and TensorRT-RTX
+    parser = trt_mod.OnnxParser(network, logger)
+    if not parser.parse(model.SerializeToString()):
+        detail = "; ".join(parser_errors(parser) or errors)
+        raise BuildError(f"{backend.label}'s ONNX parser rejected the model: {detail}")
+    layers = [network.get_layer(i) for i in range(network.num_layers)]
+    plugin_types = {trt_mod.LayerType.PLUGIN_V3, trt_mod.LayerType.PLUGIN_V2, trt_mod.LayerType.PLUGIN}
+    config = builder.create_builder_config()
+    config.profiling_verbosity = trt_mod.ProfilingVerbosity.DETAILED
+    if workspace_mib is not None:
+        config.set_memory_pool_limit(trt_mod.MemoryPoolType.WORKSPACE, workspace_mib * 2**20)
+    if fp16:
+        config.set_flag(trt_mod.BuilderFlag.FP16)  # deprecated in 10.12 (strong typing), honoured on every 10.x
+    if version_compatible:
+        config.set_flag(trt_mod.BuilderFlag.VERSION_COMPATIBLE)
+        if plugin is not None:  # serialized into the plan, so the engine loads without the .so beside it
+            config.plugins_to_serialize = [str(plugin)]
+    if profile is not None:
+        opt_profile = builder.create_optimization_profile()
+        dims = [trt_mod.Dims(list(s)) for s in (profile.min, profile.opt, profile.max)]
+        opt_profile.set_shape(profile.input_name, *dims)
+        config.add_optimization_profile(opt_profile)
+    cache = config.create_timing_cache(timing_cache or b"")
+    if not config.set_timing_cache(cache, ignore_mismatch=False):
+        raise BuildError(f"{backend.label} rejected the timing cache (made by another TensorRT version or GPU?)")
+    engine = builder.build_serialized_network(network, config)
+    if engine is None:
+        raise BuildError(f"{backend.label} could not build the engine: " + ("; ".join(errors) or "see the log above"))
+    new_cache = config.get_timing_cache()
+    return Serialized(
+        engine=bytes(engine),
+        network_layers=len(layers),
+        network_plugin_layers=sum(layer.type in plugin_types for layer in layers),
+        timing_cache=bytes(new_cache.serialize()) if new_cache is not None else None,
+    )
+
+
+FP16_RTX = (
+    "--fp16 does not apply to TensorRT-RTX: it has no FP16 builder flag because its networks are strongly typed "
+    "(every layer runs in the type of its ONNX tensors); build without --fp16 (fp32 as in the model), or use "
+    "--backend tensorrt"
+)
