@@ -241,6 +241,8 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
     built = _build(backend, plan, plugin, cache_in, log)
     seconds = time.perf_counter() - start
     notes = []
+    if options.timing_cache is not None and backend.is_rtx:
+        notes.append("--timing-cache ignored: TensorRT-RTX has no timing cache (its cache calls are no-ops)")
     if plugin is not None and backend.is_rtx:
         notes.append(
             "TensorRT-RTX's parser adds plugin layers only when libtensorrt_rtx.so (unversioned) is on the loader "

@@ -62,8 +62,6 @@ def polygraphy_rtx_command(c: CommandInputs) -> str:
             args += [f"--trt-{which}-shapes", _polygraphy_shape(c.profile, which)]
     if c.workspace_mib is not None:
         args += ["--pool-limit", f"workspace:{c.workspace_mib}M"]
-    if c.timing_cache is not None:
-        args += ["--load-timing-cache", str(c.timing_cache), "--save-timing-cache", str(c.timing_cache)]
     if c.plugin is not None:
         args += ["--plugins", str(c.plugin)]
     if c.version_compatible:

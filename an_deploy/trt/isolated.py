@@ -69,6 +69,11 @@ def _core_library(libs: Path) -> Path:
     return versioned[0]
 
 
+def provide_core(folder: Path, libs: Path) -> None:
+    """Put the one link the parser looks for, ``libtensorrt_rtx.so`` -> the wheel's versioned library, in ``folder``."""
+    (folder / CORE_NAME).symlink_to(_core_library(libs))
+
+
 def build_rtx_plugin_network(
     model: onnx.ModelProto,
     *,
@@ -89,7 +94,7 @@ def build_rtx_plugin_network(
     with tempfile.TemporaryDirectory(prefix="an-deploy-rtx-") as tmp:
         work = Path(tmp)
         (work / "lib").mkdir()
-        (work / "lib" / CORE_NAME).symlink_to(_core_library(libs))
+        provide_core(work / "lib", libs)
         onnx.save(model, work / "model.onnx")
         if timing_cache:
             (work / "timing_cache.in").write_bytes(timing_cache)

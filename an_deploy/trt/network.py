@@ -73,8 +73,11 @@ def parser_errors(parser: trt.OnnxParser) -> list[str]:
     for i in range(parser.num_errors):
         e = parser.get_error(i)
         where = f"node {e.node()} ({e.node_name() or 'unnamed'}, {e.node_operator() or '?'})" if e.node() >= 0 else ""
+        code = str(e.code()).rsplit(".", 1)[-1]
         desc = " ".join(str(e.desc()).split())
-        out.append(f"{where + ': ' if where else ''}{desc} [{e.code()}]")
+        if desc in ("", "false"):  # some importers record only the failed condition's value
+            desc = code.lower().replace("_", " ")
+        out.append(f"{where + ': ' if where else ''}{desc} [{code}]")
     return out
 
 
@@ -123,13 +126,14 @@ def build_serialized(
         dims = [trt_mod.Dims(list(s)) for s in (profile.min, profile.opt, profile.max)]
         opt_profile.set_shape(profile.input_name, *dims)
         config.add_optimization_profile(opt_profile)
-    cache = config.create_timing_cache(timing_cache or b"")
-    if not config.set_timing_cache(cache, ignore_mismatch=False):
-        raise BuildError(f"{backend.label} rejected the timing cache (made by another TensorRT version or GPU?)")
+    if not backend.is_rtx:  # TensorRT-RTX deprecated the timing cache: its calls are no-ops there
+        cache = config.create_timing_cache(timing_cache or b"")
+        if not config.set_timing_cache(cache, ignore_mismatch=False):
+            raise BuildError(f"{backend.label} rejected the timing cache (made by another TensorRT version or GPU?)")
     engine = builder.build_serialized_network(network, config)
     if engine is None:
         raise BuildError(f"{backend.label} could not build the engine: " + ("; ".join(errors) or "see the log above"))
-    new_cache = config.get_timing_cache()
+    new_cache = None if backend.is_rtx else config.get_timing_cache()
     return Serialized(
         engine=bytes(engine),
         network_layers=len(layers),
