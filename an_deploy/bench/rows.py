@@ -31,12 +31,15 @@ def _compiled(model: nn.Module) -> Runner:
 
 def _trt(onnx_path: Path, impl: AnImpl, fp16: bool, shape: tuple[int, ...], plugin: Path | None) -> Runner:
     from an_deploy.runtime.trt_runner import runner_from_onnx
-    from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+    from an_deploy.trt.availability import SKIP_REASON, import_backend
 
-    if not tensorrt_available():
+    backend = import_backend()
+    if backend is None:
         raise RowUnavailable(SKIP_REASON)
     if not torch.cuda.is_available():
         raise RowUnavailable("no CUDA device")
+    if fp16 and backend.is_rtx:
+        raise RowUnavailable(f"{backend.label} has no FP16 builder flag (strongly typed networks)")
     return runner_from_onnx(onnx_path, impl, fp16, shape, plugin=plugin)
 
 

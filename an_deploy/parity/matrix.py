@@ -111,7 +111,9 @@ def run_parity(
         rows.append(OrtRunner(proto, name="ort-decomposed"))
     if tensorrt_available():
         try:
-            rows += trt_rows(onnx_path, input_shape=(chunk, *chw))  # type: ignore[arg-type]
+            trt = trt_rows(onnx_path, input_shape=(chunk, *chw))  # type: ignore[arg-type]
+            rows += trt
+            config["tensorrt_backend"] = ", ".join(sorted({str(getattr(r, "backend_label", "?")) for r in trt}))
         except (ImportError, UserError) as e:
             report.skipped["trt"] = f"TensorRT rows unavailable: {e}"
     else:

@@ -29,7 +29,9 @@ class Runner(Protocol):
 # ``trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape)`` builds an engine in memory from the
 # function-form ONNX file (``impl`` PLUGIN strips the local function with
 # ``an_deploy.export.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
-# returns a Runner named ``trt-<impl>-<fp32|fp16>``. The profile covers batch 1..input_shape[0].
+# returns a Runner named ``trt-<impl>-<fp32|fp16>`` whose ``backend_label`` attribute names the TensorRT that
+# built it ("TensorRT 10.14.1", "TensorRT-RTX 1.7.1.116"). The profile covers batch 1..input_shape[0].
+# TensorRT-RTX has no FP16 builder flag (strongly typed networks), so with it there are no fp16 rows.
 # The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
 # runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
 # Parity calls :func:`trt_rows` only when ``importlib.util.find_spec("tensorrt")`` finds TensorRT.
@@ -50,6 +52,7 @@ def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list
     """
     from an_deploy.runtime import trt_runner
     from an_deploy.trt import AnImpl
+    from an_deploy.trt.availability import require_backend
 
-    return [trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape) for impl in AnImpl
-            for fp16 in (False, True)]
+    precisions = (False,) if require_backend().is_rtx else (False, True)
+    return [trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape) for impl in AnImpl for fp16 in precisions]

@@ -88,6 +88,7 @@ class TensorRTRunner:
                 raise UserError(f"engine file not found: {engine}")
             engine = engine.read_bytes()
         self.name = name
+        self.backend_label = self.backend.label  # e.g. "TensorRT 10.14.1" or "TensorRT-RTX 1.7.1.116", for reports
         self.cuda_graph = cuda_graph
         self._logger, errors = make_logger(self.backend, None)
         self._runtime = trt.Runtime(self._logger)
