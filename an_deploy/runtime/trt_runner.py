@@ -27,16 +27,16 @@ def require_cuda() -> None:
 
 
 def _torch_dtype(backend: TrtBackend, dtype: trt.DataType) -> torch.dtype:
-    trt = backend.module
+    trt_mod = backend.module
     table = {
-        trt.DataType.FLOAT: torch.float32,
-        trt.DataType.HALF: torch.float16,
-        trt.DataType.BF16: torch.bfloat16,
-        trt.DataType.INT32: torch.int32,
-        trt.DataType.INT64: torch.int64,
-        trt.DataType.INT8: torch.int8,
-        trt.DataType.UINT8: torch.uint8,
-        trt.DataType.BOOL: torch.bool,
+        trt_mod.DataType.FLOAT: torch.float32,
+        trt_mod.DataType.HALF: torch.float16,
+        trt_mod.DataType.BF16: torch.bfloat16,
+        trt_mod.DataType.INT32: torch.int32,
+        trt_mod.DataType.INT64: torch.int64,
+        trt_mod.DataType.INT8: torch.int8,
+        trt_mod.DataType.UINT8: torch.uint8,
+        trt_mod.DataType.BOOL: torch.bool,
     }
     if dtype not in table:
         raise UserError(f"engine I/O type {dtype} has no torch equivalent")
@@ -74,7 +74,7 @@ class TensorRTRunner:
     ) -> None:
         self.backend = require_backend(backend)
         require_cuda()
-        trt = self.backend.module
+        trt_mod = self.backend.module
 
         from an_deploy.trt.network import make_logger
         from an_deploy.trt.plugin_library import load_into_tensorrt
@@ -91,15 +91,15 @@ class TensorRTRunner:
         self.backend_label = self.backend.label  # e.g. "TensorRT 10.14.1" or "TensorRT-RTX 1.7.1.116", for reports
         self.cuda_graph = cuda_graph
         self._logger, errors = make_logger(self.backend, None)
-        self._runtime = trt.Runtime(self._logger)
+        self._runtime = trt_mod.Runtime(self._logger)
         cuda_engine = self._runtime.deserialize_cuda_engine(engine)
         if cuda_engine is None:
             detail = "; ".join(errors) or "not a TensorRT engine for this TensorRT version and GPU"
             raise UserError(f"cannot deserialize {what}: {detail} (plugin engines also need --plugin)")
         self._engine: trt.ICudaEngine = cuda_engine
         names = [cuda_engine.get_tensor_name(i) for i in range(cuda_engine.num_io_tensors)]
-        inputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        outputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        inputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt_mod.TensorIOMode.INPUT]
+        outputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt_mod.TensorIOMode.OUTPUT]
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"expected an engine with one input and one output, got inputs {inputs}, outputs {outputs}")
         self.input_name, self.output_name = inputs[0], outputs[0]

@@ -22,6 +22,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import onnx
 
@@ -56,7 +57,7 @@ def parser_finds_core() -> bool:
 @dataclass(frozen=True)
 class ChildRequest:
     plugin: str
-    profile: dict[str, object] | None
+    profile: dict[str, Any] | None
     workspace_mib: int | None
     version_compatible: bool
     has_timing_cache: bool
@@ -140,7 +141,7 @@ def _child(work: Path) -> int:
         profile = None
         if request.profile is not None:
             p = request.profile
-            profile = ShapeProfile(str(p["input_name"]), *(tuple(p[k]) for k in ("min", "opt", "max")))  # type: ignore[call-overload]
+            profile = ShapeProfile(str(p["input_name"]), tuple(p["min"]), tuple(p["opt"]), tuple(p["max"]))
         cache_in = (work / "timing_cache.in").read_bytes() if request.has_timing_cache else None
         built = build_serialized(
             backend,
