@@ -59,7 +59,7 @@ def test_demo_native_engine_is_built_and_written_on_cpu(demo_onnx_path: Path, tm
 
 
 def test_function_form_file_is_inlined_by_the_parser(demo_function_onnx: onnx.ModelProto) -> None:
-    """Given as is, the parser imports the model-local AttentiveNorm function (AN_SPEC.md §5): no plugin layer."""
+    """Given as is, the parser imports the model-local AttentiveNorm function (it wins over the plugin)."""
     assert any(f.name == spec.FUNCTION_NAME for f in demo_function_onnx.functions)
     profile = resolve_profile(demo_function_onnx, batch=(1, 2, 4))
     as_is = build_serialized(RTX, demo_function_onnx, profile=profile)  # type: ignore[arg-type]
