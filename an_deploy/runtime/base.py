@@ -34,7 +34,7 @@ class Runner(Protocol):
 # TensorRT-RTX has no FP16 builder flag (strongly typed networks), so with it there are no fp16 rows.
 # The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
 # runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
-# Parity calls :func:`trt_rows` only when ``importlib.util.find_spec("tensorrt")`` finds TensorRT.
+# Parity calls :func:`trt_rows` only when ``an_deploy.trt.availability.tensorrt_available()`` finds a TensorRT.
 # ---------------------------------------------------------------------------------------------------------
 
 

@@ -5,11 +5,12 @@ The same calls serve data-centre TensorRT and TensorRT-RTX (the module comes fro
 always strongly typed and its builder has no FP16 flag (precision follows the ONNX tensor types), so
 ``fp16`` is refused for it by the caller before anything is parsed.
 
-Polygraphy's loaders (``NetworkFromOnnxBytes``, ``CreateConfig``, ``EngineBytesFromNetwork``) would not make
-this smaller: Polygraphy picks its TensorRT module once per process from ``POLYGRAPHY_USE_TENSORRT_RTX`` at
-import, reports parser failures as a generic exception after logging them, and rejects every precision flag
-with TensorRT-RTX, so the per-node error lines and the one-process choice of backend would have to be
-rebuilt around it.
+Polygraphy 0.53.6's loaders (``NetworkFromOnnxBytes``, ``CreateConfig``, ``EngineBytesFromNetwork``) do build
+with TensorRT-RTX when ``POLYGRAPHY_USE_TENSORRT_RTX=1`` is set before Polygraphy is imported, but they would
+not make this smaller: the TensorRT module is chosen once per process at import (so ``--backend`` could not
+pick per call), parser failures come back as a generic ``PolygraphyException`` after being logged (the
+one-line, per-node messages below would have to be rebuilt from its log), and the plugin path on TensorRT-RTX
+still needs :mod:`an_deploy.trt.isolated`. This module is the ~60 lines those loaders would replace.
 """
 
 from __future__ import annotations

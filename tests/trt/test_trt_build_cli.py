@@ -82,6 +82,21 @@ def test_missing_tensorrt_still_writes_save_onnx(no_tensorrt: None, onnx_file: P
     assert "--trt-max-shapes 'x:[4,4,3,3]'" in result.stdout
 
 
+def test_backend_tensorrt_when_only_rtx_is_installed_says_which_package(
+    monkeypatch: pytest.MonkeyPatch, onnx_file: Path, tmp_path: Path
+) -> None:
+    real = availability._import
+    monkeypatch.setattr(availability, "_import", lambda name: None if name == "tensorrt" else real(name))
+    args = ["trt-build", str(onnx_file), "-o", str(tmp_path / "m.engine"), "--backend", "tensorrt", "--an-impl",
+            "native"]
+    line = _one_line_error(runner.invoke(app, args))
+    assert line == (
+        "error: --backend tensorrt: the tensorrt Python package is not importable; install it with "
+        "`pip install an-deploy[trt]`"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
+
+
 @pytest.mark.parametrize(
     ("engine", "message"),
     [("{tmp}", "is a folder"), ("{tmp}/missing/dir/m.engine", "does not exist")],
