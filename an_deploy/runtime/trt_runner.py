@@ -27,7 +27,10 @@ def require_cuda() -> None:
 
 
 def _torch_dtype(backend: TrtBackend, dtype: trt.DataType) -> torch.dtype:
-    trt_mod = backend.module
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
     table = {
         trt_mod.DataType.FLOAT: torch.float32,
         trt_mod.DataType.HALF: torch.float16,
@@ -74,7 +77,10 @@ class TensorRTRunner:
     ) -> None:
         self.backend = require_backend(backend)
         require_cuda()
-        trt_mod = self.backend.module
+        if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+            import tensorrt as trt_mod
+        else:
+            trt_mod = self.backend.module
 
         from an_deploy.trt.network import make_logger
         from an_deploy.trt.plugin_library import load_into_tensorrt

@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from an_deploy.errors import UserError
 from an_deploy.onnx_file import load_onnx
@@ -182,13 +183,17 @@ def inspect_engine(backend: TrtBackend, engine: bytes, log: Log | None = None) -
     """
     from an_deploy.trt.engine_info import parse_layer_information
 
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
     logger, _ = make_logger(backend, log)
-    runtime = backend.module.Runtime(logger)
+    runtime = trt_mod.Runtime(logger)
     cuda_engine = runtime.deserialize_cuda_engine(engine)
     if cuda_engine is None:
         raise BuildError("the engine just built does not deserialize (see the TensorRT log above)")
     inspector = cuda_engine.create_engine_inspector()
-    return parse_layer_information(inspector.get_engine_information(backend.module.LayerInformationFormat.JSON))
+    return parse_layer_information(inspector.get_engine_information(trt_mod.LayerInformationFormat.JSON))
 
 
 def _build(

@@ -47,10 +47,13 @@ class Serialized:
 
 def make_logger(backend: TrtBackend, log: Log | None) -> tuple[trt.ILogger, list[str]]:
     """A TensorRT logger that collects errors (for the exception) and forwards warnings and worse to ``log``."""
-    module = backend.module
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as module
+    else:
+        module = backend.module
     errors: list[str] = []
 
-    class CollectingLogger(module.ILogger):  # type: ignore[name-defined,misc]
+    class CollectingLogger(module.ILogger):
         def __init__(self) -> None:
             module.ILogger.__init__(self)
 
@@ -100,7 +103,10 @@ def build_serialized(
         BuildError: parser errors (all of them, in one message), ``fp16`` with TensorRT-RTX, or a failed build
             (with TensorRT's errors).
     """
-    trt_mod = backend.module
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
     if fp16 and backend.is_rtx:
         raise BuildError(FP16_RTX)
     logger, errors = make_logger(backend, log)

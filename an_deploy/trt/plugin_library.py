@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from an_deploy import spec
 from an_deploy.errors import UserError
@@ -113,7 +114,11 @@ def load_into_tensorrt(path: Path, backend: TrtBackend | None = None) -> None:
         PluginLibraryError: loading failed or the AttentiveNorm creator is not registered afterwards.
     """
     backend = backend or require_backend(Backend.TENSORRT)
-    registry = backend.module.get_plugin_registry()
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
+    registry = trt_mod.get_plugin_registry()
     key = (backend.backend, path.resolve())
     if key not in _loaded and registry.get_creator(spec.PLUGIN_NAME, spec.PLUGIN_VERSION, spec.PLUGIN_NAMESPACE):
         _loaded[key] = None  # the creator is already registered (e.g. loaded by the caller)
