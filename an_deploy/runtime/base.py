@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from an_deploy.trt.availability import Backend
+
 
 @runtime_checkable
 class Runner(Protocol):
@@ -43,8 +45,12 @@ def precision_of(runner: Runner) -> str:
     return str(getattr(runner, "precision", runner.name.rsplit("-", 1)[-1]))
 
 
-def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list[Runner]:
+def trt_rows(
+    onnx_path: Path, *, input_shape: tuple[int, int, int, int], backend: Backend = Backend.AUTO
+) -> list[Runner]:
     """The TensorRT runners of the parity matrix: plugin and native, fp32 and fp16 (see the interface above).
+
+    ``backend`` is ``--backend``'s choice.
 
     Raises:
         ImportError: ``an_deploy.runtime.trt_runner`` cannot be imported.
@@ -54,5 +60,9 @@ def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list
     from an_deploy.trt import AnImpl
     from an_deploy.trt.availability import require_backend
 
-    precisions = (False,) if require_backend().is_rtx else (False, True)
-    return [trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape) for impl in AnImpl for fp16 in precisions]
+    precisions = (False,) if require_backend(backend).is_rtx else (False, True)
+    return [
+        trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape, backend=backend)
+        for impl in AnImpl
+        for fp16 in precisions
+    ]
