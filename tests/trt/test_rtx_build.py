@@ -98,24 +98,47 @@ def test_fp16_is_refused_up_front_with_the_reason(demo_onnx_path: Path, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_plugin_engine_builds_and_the_plan_carries_the_node_attributes(
-    demo_onnx_path: Path, demo_function_onnx: onnx.ModelProto, plugin_library: Path, tmp_path: Path
-) -> None:
-    engine = tmp_path / "demo.engine"
+@pytest.fixture(scope="module")
+def plugin_plan(
+    demo_onnx_path: Path, plugin_library: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, bytes]:
+    """The demo's plugin engine built by the CLI: (stdout, plan bytes)."""
+    engine = tmp_path_factory.mktemp("plugin") / "demo.engine"
     args = ("--an-impl", "plugin", "--batch", "1:8:32", "--plugin", str(plugin_library))
-    out = _build_cli(demo_onnx_path, engine, *args)
+    return _build_cli(demo_onnx_path, engine, *args), engine.read_bytes()
+
+
+def test_plugin_engine_builds_and_the_plan_carries_the_node_attributes(
+    plugin_plan: tuple[str, bytes], demo_function_onnx: onnx.ModelProto
+) -> None:
+    out, plan = plugin_plan
     assert "3 AttentiveNorm nodes" in out and "3 plugin layers" in out
     expected = []
     for node in demo_function_onnx.graph.node:
         if node.op_type == spec.OP_NAME:
             attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
             expected.append(spec.resolve_attributes({k: v for k, v in attrs.items() if k in spec.ATTRIBUTE_NAMES}))
-    got = plugin_field_sets(engine.read_bytes())
+    got = plugin_field_sets(plan)
     assert len(got) == len(expected) == 3
     key = lambda d: int(d["num_channels"])  # noqa: E731
     for g, e in zip(sorted(got, key=key), sorted(expected, key=key), strict=True):
         assert set(g) == set(spec.ATTRIBUTE_NAMES)
         assert g == pytest.approx(e, rel=1e-7)
+
+
+def test_plan_fields_recreate_the_plugin_with_the_same_fields(plugin_plan: tuple[str, bytes]) -> None:
+    """The plan's fields, given back to our creator as TensorRT does when it deserializes (host harness, no GPU),
+    make a plugin that serializes the same values again."""
+    from tests.plugin.plugin_harness import BUILD_DIR, attribute_fields, run_harness
+
+    harness = BUILD_DIR / "attentive_norm_host_test"
+    if not harness.is_file():
+        pytest.skip(f"host test harness not built: {harness}")
+    for fields in plugin_field_sets(plugin_plan[1]):
+        out = run_harness(harness, BUILD_DIR / "libattentive_norm_plugin.so", ["roundtrip"], attribute_fields(fields))
+        assert out["ok"] and out["log"] == [], out
+        restored = out["stages"][1]
+        assert {f["name"]: f["value"] for f in restored["fields"]} == pytest.approx(fields, rel=1e-7)
 
 
 def test_a_dying_child_is_one_error_line(
