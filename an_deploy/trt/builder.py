@@ -171,8 +171,25 @@ def plan_build(options: BuildOptions) -> BuildPlan:
     prepared_onnx = options.prepared_onnx or default
     if prepared_onnx.resolve() == options.onnx_path.resolve():
         raise UserError(f"the prepared ONNX would overwrite the input {options.onnx_path}; choose another path")
+    if prepared_onnx.resolve() == options.engine_path.resolve():
+        raise UserError(f"--save-onnx and the engine are the same file {prepared_onnx}; choose another path")
     check_output_path(prepared_onnx, "prepared ONNX")
     return BuildPlan(options, prepared, profile, prepared_onnx)
+
+
+def _write_all(outputs: list[tuple[Path, bytes]]) -> None:
+    """Write each file atomically; if one fails, remove the ones this call created before it."""
+    created: list[Path] = []
+    try:
+        for path, data in outputs:
+            existed = path.exists()
+            atomic_write_bytes(path, data)
+            if not existed:
+                created.append(path)
+    except BaseException:
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def inspect_engine(backend: TrtBackend, engine: bytes, log: Log | None = None) -> EngineLayers:
@@ -260,10 +277,10 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
         engine_layers = inspect_engine(backend, built.engine, log)
     else:
         notes.append("not checked here (no CUDA device): that the engine deserializes, and its layers and precisions")
-    atomic_write_bytes(plan.prepared_onnx, plan.prepared.model.SerializeToString())
-    atomic_write_bytes(options.engine_path, built.engine)
+    outputs = [(plan.prepared_onnx, plan.prepared.model.SerializeToString()), (options.engine_path, built.engine)]
     if options.timing_cache is not None and built.timing_cache:
-        atomic_write_bytes(options.timing_cache, built.timing_cache)
+        outputs.append((options.timing_cache, built.timing_cache))
+    _write_all(outputs)
     return BuildSummary(
         engine_path=options.engine_path,
         prepared_onnx=plan.prepared_onnx,

@@ -196,3 +196,23 @@ def test_atomic_write_replaces_whole_files_and_leaves_no_temporaries(tmp_path: P
         atomic_write_bytes(path, "not bytes")  # type: ignore[arg-type]
     assert path.read_bytes() == b"second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.engine"]
+
+
+def test_outputs_are_all_written_or_none(tmp_path: Path) -> None:
+    from an_deploy.trt.builder import _write_all
+
+    first, second = tmp_path / "m.plugin.onnx", tmp_path / "gone" / "m.engine"
+    with pytest.raises(FileNotFoundError):
+        _write_all([(first, b"onnx"), (second, b"engine")])
+    assert list(tmp_path.iterdir()) == [], "the file written before the failure is removed again"
+    kept = tmp_path / "old.engine"
+    kept.write_bytes(b"user's file")
+    with pytest.raises(FileNotFoundError):
+        _write_all([(kept, b"new"), (second, b"engine")])
+    assert kept.is_file(), "a file that existed before is not deleted"
+
+
+def test_save_onnx_cannot_be_the_engine(onnx_file: Path, tmp_path: Path) -> None:
+    engine = tmp_path / "m.engine"
+    result = runner.invoke(app, ["trt-build", str(onnx_file), "-o", str(engine), "--save-onnx", str(engine)])
+    assert "same file" in _one_line_error(result)
