@@ -113,15 +113,6 @@ def require_backend(choice: Backend = Backend.AUTO) -> TrtBackend:
     return found
 
 
-def require_tensorrt() -> ModuleType:
-    """The data-centre ``tensorrt`` module (what the GPU runtime uses).
-
-    Raises:
-        TensorRTUnavailable: not installed (the message says how to install it).
-    """
-    return require_backend(Backend.TENSORRT).module
-
-
 def cuda_device_count() -> int:
     """Number of CUDA devices the driver reports (0 without a driver); needs neither torch nor TensorRT."""
     try:

@@ -17,14 +17,14 @@ from typer.testing import CliRunner
 from an_deploy import spec
 from an_deploy.cli.main import app
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import Backend, cuda_device_count, import_backend
+from an_deploy.trt.availability import Backend, TrtBackend, cuda_device_count, import_backend
 from an_deploy.trt.network import BuildError, build_serialized
 from an_deploy.trt.onnx_prep import prepare
 from an_deploy.trt.profiles import resolve_profile
 from tests.trt.plan_fields import plugin_field_sets
 
-RTX = import_backend(Backend.TENSORRT_RTX)
-pytestmark = [pytest.mark.trt, pytest.mark.skipif(RTX is None, reason="tensorrt_rtx not importable (.[rtx])")]
+FOUND = import_backend(Backend.TENSORRT_RTX)
+pytestmark = [pytest.mark.trt, pytest.mark.skipif(FOUND is None, reason="tensorrt_rtx not importable (.[rtx])")]
 runner = CliRunner()
 
 
@@ -33,6 +33,12 @@ def _build_cli(onnx_path: Path, engine: Path, *extra: str) -> str:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     return result.stdout
+
+
+@pytest.fixture(scope="module")
+def rtx() -> TrtBackend:
+    assert FOUND is not None
+    return FOUND
 
 
 @pytest.fixture(scope="module")
@@ -45,38 +51,40 @@ def plugin_library() -> Path:
         pytest.skip(f"plugin library not built: {BUILD_COMMAND}")
 
 
-def test_demo_native_engine_is_built_and_written_on_cpu(demo_onnx_path: Path, tmp_path: Path) -> None:
+def test_demo_native_engine_is_built_and_written_on_cpu(rtx: TrtBackend, demo_onnx_path: Path, tmp_path: Path) -> None:
     engine = tmp_path / "demo.engine"
     out = _build_cli(demo_onnx_path, engine, "--an-impl", "native", "--batch", "1:8:32")
     assert engine.stat().st_size > 100_000
     prepared = onnx.load(tmp_path / "demo.native.onnx")
     assert not prepared.functions and not [n for n in prepared.graph.node if n.op_type == spec.OP_NAME]
-    assert f"TensorRT-RTX {RTX.version}" in out and "0 plugin layers" in out  # type: ignore[union-attr]
+    assert f"TensorRT-RTX {rtx.version}" in out and "0 plugin layers" in out
     assert "--trt-max-shapes 'input:[32,1,16,16]'" in out
     if cuda_device_count() == 0:
         assert "not checked here (no CUDA device): that the engine deserializes" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.engine", "demo.native.onnx"]
 
 
-def test_function_form_file_is_inlined_by_the_parser(demo_function_onnx: onnx.ModelProto) -> None:
+def test_function_form_file_is_inlined_by_the_parser(rtx: TrtBackend, demo_function_onnx: onnx.ModelProto) -> None:
     """Given as is, the parser imports the model-local AttentiveNorm function (it wins over the plugin)."""
     assert any(f.name == spec.FUNCTION_NAME for f in demo_function_onnx.functions)
     profile = resolve_profile(demo_function_onnx, batch=(1, 2, 4))
-    as_is = build_serialized(RTX, demo_function_onnx, profile=profile)  # type: ignore[arg-type]
-    native = build_serialized(RTX, prepare(demo_function_onnx, AnImpl.NATIVE).model, profile=profile)  # type: ignore[arg-type]
+    as_is = build_serialized(rtx, demo_function_onnx, profile=profile)
+    native = build_serialized(rtx, prepare(demo_function_onnx, AnImpl.NATIVE).model, profile=profile)
     assert as_is.network_plugin_layers == 0
     assert as_is.network_layers >= native.network_layers > 3 * 10  # every AN body became standard layers
     assert len(as_is.engine) > 100_000
 
 
-def test_parser_error_is_one_line_naming_the_node(tmp_path: Path, demo_function_onnx: onnx.ModelProto) -> None:
+def test_parser_error_is_one_line_naming_the_node(
+    rtx: TrtBackend, tmp_path: Path, demo_function_onnx: onnx.ModelProto
+) -> None:
     model = prepare(demo_function_onnx, AnImpl.NATIVE).model
     first = model.graph.node[0]
     bad = helper.make_node("Unique", [first.output[0]], ["bad_out"], name="the_bad_node")  # no TensorRT importer
     model.graph.node.insert(1, bad)
     model.graph.output.append(helper.make_tensor_value_info("bad_out", onnx.TensorProto.FLOAT, ["n", "c", "h", "w"]))
     with pytest.raises(BuildError) as err:
-        build_serialized(RTX, model, profile=resolve_profile(model))  # type: ignore[arg-type]
+        build_serialized(rtx, model, profile=resolve_profile(model))
     message = str(err.value)
     assert "\n" not in message and "node 1 (the_bad_node, Unique): unsupported node [UNSUPPORTED_NODE]" in message
     path = tmp_path / "bad.onnx"
