@@ -41,7 +41,7 @@ def _trt(
         raise RowUnavailable(SKIP_REASON)
     if not torch.cuda.is_available():
         raise RowUnavailable("no CUDA device")
-    if fp16 and found.is_rtx:
+    if fp16 and not found.has_fp16_flag:
         raise RowUnavailable(f"{found.label} has no FP16 builder flag (strongly typed networks)")
     return runner_from_onnx(onnx_path, impl, fp16, shape, plugin=plugin, backend=backend)
 

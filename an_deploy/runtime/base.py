@@ -33,7 +33,7 @@ class Runner(Protocol):
 # ``an_deploy.export.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
 # returns a Runner named ``trt-<impl>-<fp32|fp16>`` whose ``backend_label`` attribute names the TensorRT that
 # built it ("TensorRT 10.14.1", "TensorRT-RTX 1.7.1.116"). The profile covers batch 1..input_shape[0].
-# TensorRT-RTX has no FP16 builder flag (strongly typed networks), so with it there are no fp16 rows.
+# TensorRT-RTX (and TensorRT 11) has no FP16 builder flag (strongly typed networks): no fp16 rows then.
 # The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
 # runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
 # Parity calls :func:`trt_rows` only when ``an_deploy.trt.availability.tensorrt_available()`` finds a TensorRT.
@@ -60,7 +60,7 @@ def trt_rows(
     from an_deploy.trt import AnImpl
     from an_deploy.trt.availability import require_backend
 
-    precisions = (False,) if require_backend(backend).is_rtx else (False, True)
+    precisions = (False, True) if require_backend(backend).has_fp16_flag else (False,)
     return [
         trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape, backend=backend)
         for impl in AnImpl

@@ -67,6 +67,13 @@ class TrtBackend:
     def is_rtx(self) -> bool:
         return self.backend is Backend.TENSORRT_RTX
 
+    @property
+    def has_fp16_flag(self) -> bool:
+        """Whether ``BuilderFlag.FP16`` exists: TensorRT 10.x yes; TensorRT-RTX and TensorRT 11 build only
+        strongly typed networks, whose precision is the ONNX tensor types."""
+        builder_flag = getattr(self.module, "BuilderFlag", None)
+        return builder_flag is not None and hasattr(builder_flag, "FP16")
+
 
 def _import(module_name: str) -> ModuleType | None:
     try:

@@ -23,7 +23,7 @@ from an_deploy.trt import AnImpl
 from an_deploy.trt.availability import Backend, TrtBackend, cuda_device_count, require_backend
 from an_deploy.trt.commands import CommandInputs, equivalent_command
 from an_deploy.trt.engine_info import EngineLayers
-from an_deploy.trt.network import FP16_RTX, BuildError, Log, Serialized, build_serialized, make_logger
+from an_deploy.trt.network import BuildError, Log, Serialized, build_serialized, fp16_refusal, make_logger
 from an_deploy.trt.onnx_prep import PreparedModel, prepare
 from an_deploy.trt.profiles import Shape, ShapeProfile, resolve_profile
 
@@ -253,8 +253,8 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
 
     plan = plan_build(options)
     backend = require_backend(options.backend)
-    if options.fp16 and backend.is_rtx:
-        raise BuildError(FP16_RTX)
+    if options.fp16 and not backend.has_fp16_flag:
+        raise BuildError(fp16_refusal(backend))
     plugin = load_plugin_library(options.plugin, backend).path if options.impl is AnImpl.PLUGIN else None
     cache_in = None
     if options.timing_cache is not None and options.timing_cache.is_file():

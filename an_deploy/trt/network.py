@@ -3,7 +3,7 @@
 The same calls serve data-centre TensorRT and TensorRT-RTX (the module comes from
 :func:`an_deploy.trt.availability.require_backend`). Differences handled here: TensorRT-RTX networks are
 always strongly typed and its builder has no FP16 flag (precision follows the ONNX tensor types), so
-``fp16`` is refused for it by the caller before anything is parsed.
+``fp16`` is refused for it (as for any TensorRT without ``BuilderFlag.FP16``), and it has no timing cache.
 
 Polygraphy 0.53.6's loaders (``NetworkFromOnnxBytes``, ``CreateConfig``, ``EngineBytesFromNetwork``) do build
 with TensorRT-RTX when ``POLYGRAPHY_USE_TENSORRT_RTX=1`` is set before Polygraphy is imported, but they would
@@ -100,15 +100,15 @@ def build_serialized(
     """Parse ``model`` (already prepared) and build a serialized engine; the plugin library must be loaded.
 
     Raises:
-        BuildError: parser errors (all of them, in one message), ``fp16`` with TensorRT-RTX, or a failed build
+        BuildError: parser errors (all of them, in one message), ``fp16`` without an FP16 flag, or a failed build
             (with TensorRT's errors).
     """
     if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
         import tensorrt as trt_mod
     else:
         trt_mod = backend.module
-    if fp16 and backend.is_rtx:
-        raise BuildError(FP16_RTX)
+    if fp16 and not backend.has_fp16_flag:
+        raise BuildError(fp16_refusal(backend))
     logger, errors = make_logger(backend, log)
     builder = trt_mod.Builder(logger)
     network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10 and TensorRT-RTX
@@ -149,8 +149,11 @@ def build_serialized(
     )
 
 
-FP16_RTX = (
-    "--fp16 does not apply to TensorRT-RTX: it has no FP16 builder flag because its networks are strongly typed "
-    "(every layer runs in the type of its ONNX tensors); build without --fp16 (fp32 as in the model), or use "
-    "--backend tensorrt"
-)
+def fp16_refusal(backend: TrtBackend) -> str:
+    """Why ``--fp16`` cannot apply to ``backend`` (one line, with what to do instead)."""
+    other = "; or use --backend tensorrt (10.x)" if backend.is_rtx else ""
+    return (
+        f"--fp16 does not apply to {backend.label}: it has no FP16 builder flag because its networks are strongly "
+        "typed (each layer runs in the type of its ONNX tensors); build without --fp16 (fp32 as in the model), or "
+        f"give a model whose tensors are float16 (e.g. converted with NVIDIA ModelOpt's ONNX AutoCast){other}"
+    )

@@ -65,3 +65,14 @@ def test_cuda_device_count_without_a_driver_or_device(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(availability.ctypes, "CDLL", lambda name: NoDevice())
     assert availability.cuda_device_count() == 0
+
+
+def test_fp16_flag_is_read_from_the_module(installed: dict[str, types.ModuleType]) -> None:
+    trt10 = _fake("tensorrt", "10.14.1")
+    trt10.BuilderFlag = types.SimpleNamespace(FP16=object(), TF32=object())  # type: ignore[attr-defined]
+    installed["tensorrt"] = trt10
+    assert require_backend(Backend.TENSORRT).has_fp16_flag
+    rtx = _fake("tensorrt_rtx", "1.7.1.116")
+    rtx.BuilderFlag = types.SimpleNamespace(TF32=object())  # type: ignore[attr-defined]
+    installed["tensorrt_rtx"] = rtx
+    assert not require_backend(Backend.TENSORRT_RTX).has_fp16_flag

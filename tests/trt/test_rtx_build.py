@@ -103,6 +103,9 @@ def test_fp16_is_refused_up_front_with_the_reason(demo_onnx_path: Path, tmp_path
                                  "--backend", "tensorrt-rtx", "--an-impl", "native", "--fp16"])
     assert result.exit_code == 1
     assert "no FP16 builder flag" in result.stderr and "strongly typed" in result.stderr
+    assert [line for line in result.stderr.splitlines() if not line.startswith("[an-deploy]")] == [
+        result.stderr.splitlines()[-1]
+    ] and "--backend tensorrt" in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
