@@ -39,14 +39,6 @@ class PlainHelpCommand(TyperCommand):
         return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
 
 
-HELP = """Build a TensorRT engine from a function-form ONNX file.
-
-Prints a summary and the equivalent command line (trtexec for TensorRT, polygraphy for TensorRT-RTX). The
-prepared ONNX the parser read is written next to the engine (or to --save-onnx). Without any TensorRT
-installed it still prints that command line, writes --save-onnx if given, and exits 1.
-"""
-
-
 def _shape_option(which: str) -> object:
     help_text = f"{which.capitalize()} input shape, e.g. 1x3x224x224 (give all three)."
     return typer.Option(f"--{which}-shape", metavar="SHAPE", help=help_text)
@@ -113,6 +105,12 @@ def trt_build(
         ),
     ] = False,
 ) -> None:
+    """Build a TensorRT engine from a function-form ONNX file.
+
+    Prints a summary and the equivalent command line (trtexec for TensorRT, polygraphy for TensorRT-RTX). The
+    prepared ONNX the parser read is written next to the engine (or to --save-onnx). Without any TensorRT
+    installed it still prints that command line, writes --save-onnx if given, and exits 1.
+    """
     from an_deploy.trt.availability import import_backend, missing_message
     from an_deploy.trt.builder import BuildOptions, build_engine
     from an_deploy.trt.profiles import parse_batch, parse_shape
@@ -140,8 +138,6 @@ def trt_build(
         summary = build_engine(options, log=progress)
         typer.echo(summary.format())
 
-
-trt_build.__doc__ = HELP
 
 
 def _without_tensorrt(options: BuildOptions, message: str) -> None:
