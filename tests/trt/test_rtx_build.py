@@ -7,6 +7,9 @@ CUDA device and is checked only where there is one.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import onnx
@@ -166,6 +169,33 @@ def test_a_dying_child_is_one_error_line(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "signal SIGABRT" in errors[0] and "--an-impl native" in errors[0]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_with_the_link_on_the_loader_path_the_plugin_builds_in_process(
+    demo_onnx_path: Path, plugin_library: Path, tmp_path: Path
+) -> None:
+    """What a TensorRT-RTX SDK install (which has the development link) gets: no child process is needed."""
+    import an_deploy.trt.isolated as isolated
+
+    libs = isolated.rtx_libs_dir()
+    assert libs is not None
+    (tmp_path / "lib").mkdir()
+    isolated.provide_core(tmp_path / "lib", libs)
+    engine = tmp_path / "demo.engine"
+    script = (
+        "import sys\n"
+        "from an_deploy.trt.isolated import parser_finds_core\n"
+        "assert parser_finds_core()\n"
+        "from an_deploy.cli.main import app\n"
+        "app(sys.argv[1:])\n"
+    )
+    args = [str(demo_onnx_path), "-o", str(engine), "--backend", "tensorrt-rtx", "--plugin", str(plugin_library)]
+    env = {**os.environ, "LD_LIBRARY_PATH": os.pathsep.join(filter(None, [str(tmp_path / "lib"),
+                                                                          os.environ.get("LD_LIBRARY_PATH")]))}
+    done = subprocess.run([sys.executable, "-c", script, "trt-build", *args], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "3 plugin layers" in done.stdout and len(plugin_field_sets(engine.read_bytes())) == 3
 
 
 @pytest.mark.slow
