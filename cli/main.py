@@ -19,7 +19,7 @@ app.command("inspect")(models_cmd.inspect)
 app.command("eval")(models_cmd.evaluate)
 app.command("export")(export_cmd.export)
 app.command("parity")(parity_cmd.parity)
-app.command("trt-build")(trt_cmd.trt_build)
+app.command("trt-build", cls=trt_cmd.PlainHelpCommand)(trt_cmd.trt_build)
 app.command("bench")(bench_cmd.bench)
 
 

@@ -3,52 +3,115 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperArgument, TyperCommand
 
 from an_deploy.cli.common import progress, user_errors
 from an_deploy.trt import AnImpl
+from an_deploy.trt.availability import Backend
 
-ShapeOption = Annotated[str | None, typer.Option(help="Input shape like 1x3x224x224 (all three of min/opt/max).")]
+if TYPE_CHECKING:
+    from typer._click import Context, HelpFormatter
+
+    from an_deploy.trt.builder import BuildOptions
+
+
+class _PlainArgument(TyperArgument):
+    """An argument listed by its metavar alone (no ``<path>`` type tag)."""
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None
+
+
+class PlainHelpCommand(TyperCommand):
+    """Plain help that reads at 80 columns: no boxed table, conventional metavars (``MODEL.onnx``, ``FILE``)."""
+
+    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
+        self.rich_markup_mode = None
+        for param in self.params:
+            if type(param) is TyperArgument:
+                param.__class__ = _PlainArgument
+        super().format_help(ctx, formatter)
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
+
+
+def _shape_option(which: str) -> object:
+    help_text = f"{which.capitalize()} input shape, e.g. 1x3x224x224 (give all three)."
+    return typer.Option(f"--{which}-shape", metavar="SHAPE", help=help_text)
 
 
 def trt_build(
-    model: Annotated[Path, typer.Argument(help="Function-form ONNX file from `an-deploy export`.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Engine file to write (atomically).")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL.onnx", help="Function-form ONNX from `an-deploy export`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Engine file to write.")],
     an_impl: Annotated[
         AnImpl,
         typer.Option(
-            help="plugin: strip the AN function so nodes bind our plugin; native: inline it into standard ops."
+            "--an-impl",
+            metavar="plugin|native",
+            help="plugin: AN nodes bind our CUDA plugin; native: AN inlined into standard ops.",
         ),
     ] = AnImpl.PLUGIN,
+    backend: Annotated[
+        Backend,
+        typer.Option(
+            "--backend",
+            metavar="auto|tensorrt|tensorrt-rtx",
+            help="auto: TensorRT if importable, else TensorRT-RTX (builds without a GPU).",
+        ),
+    ] = Backend.AUTO,
     plugin: Annotated[
         Path | None,
         typer.Option(
-            help="Plugin library (.so); else $AN_DEPLOY_PLUGIN, else build/plugins/libattentive_norm_plugin.so."
+            "--plugin",
+            metavar="LIB.so",
+            help="Plugin library; default $AN_DEPLOY_PLUGIN, then build/plugins/.",
         ),
     ] = None,
-    fp16: Annotated[bool, typer.Option("--fp16", help="Allow FP16 kernels (I/O stays as in the model).")] = False,
-    min_shape: ShapeOption = None,
-    opt_shape: ShapeOption = None,
-    max_shape: ShapeOption = None,
+    fp16: Annotated[
+        bool,
+        typer.Option(
+            "--fp16",
+            help="TensorRT: allow FP16 kernels (I/O stays as in the model). TensorRT-RTX has no such flag "
+            "(strongly typed: layers run in the ONNX types) and refuses it.",
+        ),
+    ] = False,
+    min_shape: Annotated[str | None, _shape_option("min")] = None,
+    opt_shape: Annotated[str | None, _shape_option("opt")] = None,
+    max_shape: Annotated[str | None, _shape_option("max")] = None,
     batch: Annotated[
-        str | None, typer.Option(help="Dynamic batch profile MIN:OPT:MAX; other dimensions from the model.")
+        str | None,
+        typer.Option("--batch", metavar="MIN:OPT:MAX", help="Dynamic batch profile; other sizes from the model."),
     ] = None,
     timing_cache: Annotated[
-        Path | None, typer.Option(help="Timing cache file: read if present, written back after the build.")
+        Path | None,
+        typer.Option("--timing-cache", metavar="FILE", help="Read if present, written back after the build."),
     ] = None,
-    workspace: Annotated[int | None, typer.Option(help="Workspace memory pool limit in MiB.")] = None,
+    workspace: Annotated[
+        int | None, typer.Option("--workspace", metavar="MIB", help="Workspace memory pool limit.")
+    ] = None,
     save_onnx: Annotated[
-        Path | None, typer.Option(help="Where to write the prepared ONNX trtexec needs (default: next to the engine).")
+        Path | None,
+        typer.Option("--save-onnx", metavar="FILE", help="Prepared ONNX path (default: ENGINE.<impl>.onnx)."),
     ] = None,
     version_compatible: Annotated[
         bool,
-        typer.Option(help="Build a version-compatible engine and serialize the plugin library into it, so the "
-                     "engine runs without the .so next to it (TensorRT's plugins_to_serialize)."),
+        typer.Option(
+            "--version-compatible",
+            help="Version-compatible engine carrying the plugin library (plugins_to_serialize).",
+        ),
     ] = False,
 ) -> None:
-    """Build a TensorRT engine; print a summary and the equivalent trtexec command."""
+    """Build a TensorRT engine from a function-form ONNX file.
+
+    Prints a summary and the equivalent command line (trtexec for TensorRT, polygraphy for TensorRT-RTX). The
+    prepared ONNX the parser read is written next to the engine (or to --save-onnx). Without any TensorRT
+    installed it still prints that command line, writes --save-onnx if given, and exits 1.
+    """
+    from an_deploy.trt.availability import import_backend, missing_message
     from an_deploy.trt.builder import BuildOptions, build_engine
     from an_deploy.trt.profiles import parse_batch, parse_shape
 
@@ -57,6 +120,7 @@ def trt_build(
             onnx_path=model,
             engine_path=output,
             impl=an_impl,
+            backend=backend,
             fp16=fp16,
             min_shape=parse_shape(min_shape) if min_shape else None,
             opt_shape=parse_shape(opt_shape) if opt_shape else None,
@@ -68,6 +132,35 @@ def trt_build(
             prepared_onnx=save_onnx,
             version_compatible=version_compatible,
         )
+        if import_backend(backend) is None:
+            _without_tensorrt(options, missing_message(backend))
         progress(f"building {an_impl.value} engine {output} from {model}")
         summary = build_engine(options, log=progress)
         typer.echo(summary.format())
+
+
+
+def _without_tensorrt(options: BuildOptions, message: str) -> None:
+    """No TensorRT: check the inputs, write --save-onnx if given, print the command line, then fail with ``message``.
+
+    Raises:
+        TensorRTUnavailable: always (after printing).
+    """
+    from an_deploy.trt.availability import TensorRTUnavailable
+    from an_deploy.trt.builder import atomic_write_bytes, plan_build
+    from an_deploy.trt.plugin_library import PluginLibraryError, find_plugin_library
+
+    plan = plan_build(options)
+    plugin = None
+    if options.impl is AnImpl.PLUGIN:
+        try:
+            plugin = find_plugin_library(options.plugin).path
+        except PluginLibraryError:
+            plugin = options.plugin or Path("libattentive_norm_plugin.so")
+    if options.prepared_onnx is not None:
+        atomic_write_bytes(plan.prepared_onnx, plan.prepared.model.SerializeToString())
+        progress(f"wrote the prepared ONNX {plan.prepared_onnx}")
+    else:
+        progress("the command below reads the prepared ONNX: write it with --save-onnx FILE")
+    typer.echo(f"command     {plan.command(options.backend, plugin)}")
+    raise TensorRTUnavailable(message)

@@ -11,7 +11,7 @@ step() { echo "== [${SECONDS}s] $* =="; }
 
 step "virtual environment + install"
 python3 -m venv .venv
-.venv/bin/pip install --quiet torch==2.13.0 -e ".[dev]"
+.venv/bin/pip install --quiet torch==2.13.0 -e ".[dev,rtx]"
 # tensorrt-stubs declares a dependency on the tensorrt wheel, whose installer downloads from NVIDIA's index:
 # the stubs alone are what the type check needs.
 .venv/bin/pip install --quiet --no-deps tensorrt-stubs==10.13.0.35.1

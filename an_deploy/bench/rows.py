@@ -13,6 +13,7 @@ from torch import nn
 from an_deploy.bench.suite import Row, RowUnavailable
 from an_deploy.runtime.base import Runner
 from an_deploy.trt import AnImpl
+from an_deploy.trt.availability import Backend
 
 
 def _cuda_torch(model: nn.Module, dtype: torch.dtype, name: str) -> Runner:
@@ -29,15 +30,20 @@ def _compiled(model: nn.Module) -> Runner:
     return TorchRunner(torch.compile(copy.deepcopy(model).eval()), torch.float32, name="torch-compile-fp32")
 
 
-def _trt(onnx_path: Path, impl: AnImpl, fp16: bool, shape: tuple[int, ...], plugin: Path | None) -> Runner:
+def _trt(
+    onnx_path: Path, impl: AnImpl, fp16: bool, shape: tuple[int, ...], plugin: Path | None, backend: Backend
+) -> Runner:
     from an_deploy.runtime.trt_runner import runner_from_onnx
-    from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+    from an_deploy.trt.availability import SKIP_REASON, import_backend
 
-    if not tensorrt_available():
+    found = import_backend(backend)
+    if found is None:
         raise RowUnavailable(SKIP_REASON)
     if not torch.cuda.is_available():
         raise RowUnavailable("no CUDA device")
-    return runner_from_onnx(onnx_path, impl, fp16, shape, plugin=plugin)
+    if fp16 and not found.has_fp16_flag:
+        raise RowUnavailable(f"{found.label} has no FP16 builder flag (strongly typed networks)")
+    return runner_from_onnx(onnx_path, impl, fp16, shape, plugin=plugin, backend=backend)
 
 
 def default_rows(
@@ -49,9 +55,11 @@ def default_rows(
     trt_rows: bool = True,
     plugin: Path | None = None,
     decomposed: onnx.ModelProto | None = None,
+    backend: Backend = Backend.AUTO,
 ) -> list[Row]:
     """Every row for ``model`` and its function-form export at input ``shape`` (``work_dir`` holds the ONNX file
-    TensorRT parses; ``decomposed`` saves inlining again when the caller has it)."""
+    TensorRT parses; ``decomposed`` saves inlining again when the caller has it; ``backend`` is ``--backend``'s
+    choice for the TensorRT rows)."""
     from an_deploy.export.functions import inline_an_functions
     from an_deploy.runtime.ort_runner import OrtRunner
     from an_deploy.runtime.torch_runner import TorchRunner
@@ -74,7 +82,7 @@ def default_rows(
         onnx_path = work_dir / "model.function.onnx"
         onnx.save(function_model, onnx_path)
         rows += [
-            Row(row_name(i, h), "cuda", lambda i=i, h=h: _trt(onnx_path, i, h, shape, plugin))
+            Row(row_name(i, h), "cuda", lambda i=i, h=h: _trt(onnx_path, i, h, shape, plugin, backend))
             for i in AnImpl
             for h in (False, True)
         ]

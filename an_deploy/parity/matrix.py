@@ -20,7 +20,7 @@ from an_deploy.parity.tolerances import tolerance_for
 from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
-from an_deploy.trt.availability import tensorrt_available
+from an_deploy.trt.availability import Backend, tensorrt_available
 
 DEFAULT_BATCH = 8
 
@@ -66,6 +66,7 @@ def run_parity(
     arch: str | None = None,
     batch: int = DEFAULT_BATCH,
     progress: Callable[[str], None] = lambda _: None,
+    trt_backend: Backend = Backend.AUTO,
 ) -> ParityReport:
     """Run every backend on the same inputs and compare.
 
@@ -79,6 +80,7 @@ def run_parity(
         arch: registry name (inferred when omitted).
         batch: number of random inputs for non-demo models (the demo uses its held-out digits).
         progress: receives one line per slow step.
+        trt_backend: ``--backend``'s choice for the TensorRT rows.
 
     Returns:
         The report (check ``.passed``).
@@ -109,9 +111,11 @@ def run_parity(
         rows.append(OrtRunner(inline_an_functions(proto), name="ort-decomposed"))
     else:
         rows.append(OrtRunner(proto, name="ort-decomposed"))
-    if tensorrt_available():
+    if tensorrt_available(trt_backend):
         try:
-            rows += trt_rows(onnx_path, input_shape=(chunk, *chw))  # type: ignore[arg-type]
+            trt = trt_rows(onnx_path, input_shape=(chunk, *chw), backend=trt_backend)  # type: ignore[arg-type]
+            rows += trt
+            config["tensorrt_backend"] = ", ".join(sorted({str(getattr(r, "backend_label", "?")) for r in trt}))
         except (ImportError, UserError) as e:
             report.skipped["trt"] = f"TensorRT rows unavailable: {e}"
     else:

@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from an_deploy.trt.availability import Backend
+
 
 @runtime_checkable
 class Runner(Protocol):
@@ -29,10 +31,12 @@ class Runner(Protocol):
 # ``trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape)`` builds an engine in memory from the
 # function-form ONNX file (``impl`` PLUGIN strips the local function with
 # ``an_deploy.export.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
-# returns a Runner named ``trt-<impl>-<fp32|fp16>``. The profile covers batch 1..input_shape[0].
+# returns a Runner named ``trt-<impl>-<fp32|fp16>`` whose ``backend_label`` attribute names the TensorRT that
+# built it ("TensorRT 10.14.1", "TensorRT-RTX 1.7.1.116"). The profile covers batch 1..input_shape[0].
+# TensorRT-RTX (and TensorRT 11) has no FP16 builder flag (strongly typed networks): no fp16 rows then.
 # The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
 # runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
-# Parity calls :func:`trt_rows` only when ``importlib.util.find_spec("tensorrt")`` finds TensorRT.
+# Parity calls :func:`trt_rows` only when ``an_deploy.trt.availability.tensorrt_available()`` finds a TensorRT.
 # ---------------------------------------------------------------------------------------------------------
 
 
@@ -41,8 +45,12 @@ def precision_of(runner: Runner) -> str:
     return str(getattr(runner, "precision", runner.name.rsplit("-", 1)[-1]))
 
 
-def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list[Runner]:
+def trt_rows(
+    onnx_path: Path, *, input_shape: tuple[int, int, int, int], backend: Backend = Backend.AUTO
+) -> list[Runner]:
     """The TensorRT runners of the parity matrix: plugin and native, fp32 and fp16 (see the interface above).
+
+    ``backend`` is ``--backend``'s choice.
 
     Raises:
         ImportError: ``an_deploy.runtime.trt_runner`` cannot be imported.
@@ -50,6 +58,11 @@ def trt_rows(onnx_path: Path, *, input_shape: tuple[int, int, int, int]) -> list
     """
     from an_deploy.runtime import trt_runner
     from an_deploy.trt import AnImpl
+    from an_deploy.trt.availability import require_backend
 
-    return [trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape) for impl in AnImpl
-            for fp16 in (False, True)]
+    precisions = (False, True) if require_backend(backend).has_fp16_flag else (False,)
+    return [
+        trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape, backend=backend)
+        for impl in AnImpl
+        for fp16 in precisions
+    ]

@@ -14,7 +14,7 @@ import torch
 
 from an_deploy.errors import UserError
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import TensorRTUnavailable, require_tensorrt
+from an_deploy.trt.availability import Backend, TensorRTUnavailable, TrtBackend, require_backend
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -26,18 +26,20 @@ def require_cuda() -> None:
         raise TensorRTUnavailable("TensorRT needs a CUDA GPU, and torch sees none (torch.cuda.is_available() is False)")
 
 
-def _torch_dtype(dtype: trt.DataType) -> torch.dtype:
-    import tensorrt as trt
-
+def _torch_dtype(backend: TrtBackend, dtype: trt.DataType) -> torch.dtype:
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
     table = {
-        trt.DataType.FLOAT: torch.float32,
-        trt.DataType.HALF: torch.float16,
-        trt.DataType.BF16: torch.bfloat16,
-        trt.DataType.INT32: torch.int32,
-        trt.DataType.INT64: torch.int64,
-        trt.DataType.INT8: torch.int8,
-        trt.DataType.UINT8: torch.uint8,
-        trt.DataType.BOOL: torch.bool,
+        trt_mod.DataType.FLOAT: torch.float32,
+        trt_mod.DataType.HALF: torch.float16,
+        trt_mod.DataType.BF16: torch.bfloat16,
+        trt_mod.DataType.INT32: torch.int32,
+        trt_mod.DataType.INT64: torch.int64,
+        trt_mod.DataType.INT8: torch.int8,
+        trt_mod.DataType.UINT8: torch.uint8,
+        trt_mod.DataType.BOOL: torch.bool,
     }
     if dtype not in table:
         raise UserError(f"engine I/O type {dtype} has no torch equivalent")
@@ -57,6 +59,7 @@ class TensorRTRunner:
         name: the row label in reports.
         plugin: plugin library to register first (plugin engines cannot deserialize without it).
         cuda_graph: capture ``execute_async_v3`` in a CUDA graph per input shape and replay it.
+        backend: the TensorRT that built the engine (``auto``: TensorRT, else TensorRT-RTX).
 
     Raises:
         UserError: TensorRT or CUDA missing, a bad engine file, or an engine with other than one input/output.
@@ -65,17 +68,25 @@ class TensorRTRunner:
     device = "cuda"
 
     def __init__(
-        self, engine: bytes | Path, name: str = "trt", plugin: Path | None = None, cuda_graph: bool = False
+        self,
+        engine: bytes | Path,
+        name: str = "trt",
+        plugin: Path | None = None,
+        cuda_graph: bool = False,
+        backend: Backend = Backend.AUTO,
     ) -> None:
-        require_tensorrt()
+        self.backend = require_backend(backend)
         require_cuda()
-        import tensorrt as trt
+        if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+            import tensorrt as trt_mod
+        else:
+            trt_mod = self.backend.module
 
-        from an_deploy.trt.builder import make_logger
+        from an_deploy.trt.network import make_logger
         from an_deploy.trt.plugin_library import load_into_tensorrt
 
         if plugin is not None:
-            load_into_tensorrt(plugin)
+            load_into_tensorrt(plugin, self.backend)
         what = "engine"
         if isinstance(engine, Path):
             what = str(engine)
@@ -83,22 +94,23 @@ class TensorRTRunner:
                 raise UserError(f"engine file not found: {engine}")
             engine = engine.read_bytes()
         self.name = name
+        self.backend_label = self.backend.label  # e.g. "TensorRT 10.14.1" or "TensorRT-RTX 1.7.1.116", for reports
         self.cuda_graph = cuda_graph
-        self._logger, errors = make_logger(None)
-        self._runtime = trt.Runtime(self._logger)
+        self._logger, errors = make_logger(self.backend, None)
+        self._runtime = trt_mod.Runtime(self._logger)
         cuda_engine = self._runtime.deserialize_cuda_engine(engine)
         if cuda_engine is None:
             detail = "; ".join(errors) or "not a TensorRT engine for this TensorRT version and GPU"
             raise UserError(f"cannot deserialize {what}: {detail} (plugin engines also need --plugin)")
         self._engine: trt.ICudaEngine = cuda_engine
         names = [cuda_engine.get_tensor_name(i) for i in range(cuda_engine.num_io_tensors)]
-        inputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
-        outputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
+        inputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt_mod.TensorIOMode.INPUT]
+        outputs = [n for n in names if cuda_engine.get_tensor_mode(n) == trt_mod.TensorIOMode.OUTPUT]
         if len(inputs) != 1 or len(outputs) != 1:
             raise UserError(f"expected an engine with one input and one output, got inputs {inputs}, outputs {outputs}")
         self.input_name, self.output_name = inputs[0], outputs[0]
-        self.input_dtype = _torch_dtype(cuda_engine.get_tensor_dtype(self.input_name))
-        self.output_dtype = _torch_dtype(cuda_engine.get_tensor_dtype(self.output_name))
+        self.input_dtype = _torch_dtype(self.backend, cuda_engine.get_tensor_dtype(self.input_name))
+        self.output_dtype = _torch_dtype(self.backend, cuda_engine.get_tensor_dtype(self.output_name))
         self._context: trt.IExecutionContext = cuda_engine.create_execution_context()
         self._stream = torch.cuda.Stream()
         self._graph: torch.cuda.CUDAGraph | None = None
@@ -163,6 +175,7 @@ def runner_from_onnx(
     plugin: Path | None = None,
     cuda_graph: bool = False,
     workspace_mib: int | None = None,
+    backend: Backend = Backend.AUTO,
 ) -> TensorRTRunner:
     """Build an engine in memory from a function-form ONNX file and wrap it (a parity/bench row).
 
@@ -172,12 +185,13 @@ def runner_from_onnx(
         UserError: TensorRT/CUDA/plugin library missing, or the model does not prepare or build.
     """
     from an_deploy.onnx_file import load_onnx
-    from an_deploy.trt.builder import build_serialized
+    from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
+    from an_deploy.trt.network import build_serialized
     from an_deploy.trt.onnx_prep import prepare
     from an_deploy.trt.plugin_library import find_plugin_library, load_into_tensorrt
     from an_deploy.trt.profiles import image_input, resolve_profile
 
-    require_tensorrt()
+    trt_backend = require_backend(backend)
     require_cuda()
     model = load_onnx(onnx_path)
     _, dims = image_input(model)
@@ -190,6 +204,16 @@ def runner_from_onnx(
     library = None
     if impl is AnImpl.PLUGIN:
         library = find_plugin_library(plugin).path
-        load_into_tensorrt(library)
-    built = build_serialized(prepared.model, profile=profile, fp16=fp16, workspace_mib=workspace_mib, plugin=library)
-    return TensorRTRunner(built.engine, name=row_name(impl, fp16), plugin=library, cuda_graph=cuda_graph)
+        load_into_tensorrt(library, trt_backend)
+    if library is not None and trt_backend.is_rtx and not parser_finds_core():
+        built = build_rtx_plugin_network(
+            prepared.model, plugin=library, profile=profile, workspace_mib=workspace_mib, timing_cache=None,
+            version_compatible=False,
+        )
+    else:
+        built = build_serialized(
+            trt_backend, prepared.model, profile=profile, fp16=fp16, workspace_mib=workspace_mib, plugin=library
+        )
+    return TensorRTRunner(
+        built.engine, name=row_name(impl, fp16), plugin=library, cuda_graph=cuda_graph, backend=trt_backend.backend
+    )

@@ -1,7 +1,7 @@
 """TensorRT side: plugin library discovery and loading, ONNX preparation for the parser, engine building.
 
-Nothing here imports ``tensorrt`` (or onnx) at package import time; :func:`an_deploy.trt.availability.require_tensorrt`
-imports TensorRT when a command actually needs it.
+Nothing here imports TensorRT (or onnx) at package import time; :func:`an_deploy.trt.availability.require_backend`
+imports data-centre TensorRT or TensorRT-RTX (``--backend``) when a command actually needs it.
 """
 
 from __future__ import annotations

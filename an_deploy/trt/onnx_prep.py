@@ -1,6 +1,7 @@
 """Prepare a function-form ONNX file for TensorRT's ONNX parser, and check how its AN nodes will bind.
 
-TensorRT's parser prefers a model-local function over a plugin with the same name (AN_SPEC.md §5), so:
+TensorRT's parser binds a node by a built-in importer, else a model-local function of that name, else the
+plugin registry (onnx-tensorrt's order), so a local function wins over a plugin with the same name:
 
 * ``plugin``: strip the local ``an_deploy.AttentiveNorm`` function (the export package does the surgery and
   adds the ``plugin_version``/``plugin_namespace`` STRING attributes the parser reads), then check that each

@@ -12,9 +12,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from an_deploy import spec
 from an_deploy.errors import UserError
+from an_deploy.trt.availability import Backend, TrtBackend, require_backend
 
 ENV_VAR = "AN_DEPLOY_PLUGIN"
 LIBRARY_NAME = "libattentive_norm_plugin.so"
@@ -23,7 +25,7 @@ BUILD_SUBDIR = Path("build") / "plugins"
 BUILD_COMMAND = "cmake -S plugins -B build/plugins -DCMAKE_BUILD_TYPE=Release && cmake --build build/plugins -j2"
 ENTRY_POINTS = ("getCreators", "setLoggerFinder")
 
-_loaded: dict[Path, object] = {}  # resolved path -> registry handle: loading twice fails in TensorRT
+_loaded: dict[tuple[Backend, Path], object] = {}  # (backend, resolved path) -> handle: loading twice fails
 
 
 class PluginLibraryError(UserError):
@@ -100,27 +102,31 @@ def check_entry_points(path: Path) -> None:
         raise PluginLibraryError(f"{path} is not a TensorRT plugin library: it does not export {', '.join(missing)}")
 
 
-def load_into_tensorrt(path: Path) -> None:
-    """Register the library's creators in TensorRT's plugin registry (once per process) and check ours is there.
+def load_into_tensorrt(path: Path, backend: TrtBackend | None = None) -> None:
+    """Register the library's creators in the backend's plugin registry (once per process) and check ours is there.
+
+    Args:
+        path: the plugin library.
+        backend: the TensorRT to register with (data-centre TensorRT if None).
 
     Raises:
         TensorRTUnavailable: TensorRT is not installed.
         PluginLibraryError: loading failed or the AttentiveNorm creator is not registered afterwards.
     """
-    from an_deploy.trt.availability import require_tensorrt
-
-    require_tensorrt()
-    import tensorrt as trt
-
-    registry = trt.get_plugin_registry()
-    resolved = path.resolve()
-    if resolved not in _loaded and registry.get_creator(spec.PLUGIN_NAME, spec.PLUGIN_VERSION, spec.PLUGIN_NAMESPACE):
-        _loaded[resolved] = None  # the creator is already registered (e.g. loaded by the caller)
-    if resolved not in _loaded:
-        handle = registry.load_library(str(resolved))
+    backend = backend or require_backend(Backend.TENSORRT)
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
+    registry = trt_mod.get_plugin_registry()
+    key = (backend.backend, path.resolve())
+    if key not in _loaded and registry.get_creator(spec.PLUGIN_NAME, spec.PLUGIN_VERSION, spec.PLUGIN_NAMESPACE):
+        _loaded[key] = None  # the creator is already registered (e.g. loaded by the caller)
+    if key not in _loaded:
+        handle = registry.load_library(str(key[1]))
         if handle is None:
-            raise PluginLibraryError(f"TensorRT could not load plugin library {path} (see the TensorRT log above)")
-        _loaded[resolved] = handle
+            raise PluginLibraryError(f"{backend.label} could not load plugin library {path} (see its log above)")
+        _loaded[key] = handle
     creator = registry.get_creator(spec.PLUGIN_NAME, spec.PLUGIN_VERSION, spec.PLUGIN_NAMESPACE)
     if creator is None:
         raise PluginLibraryError(
@@ -129,8 +135,9 @@ def load_into_tensorrt(path: Path) -> None:
         )
 
 
-def load_plugin_library(explicit: Path | None = None) -> PluginLibrary:
-    """Find the library (see :func:`find_plugin_library`) and register it with TensorRT."""
+def load_plugin_library(explicit: Path | None = None, backend: TrtBackend | None = None) -> PluginLibrary:
+    """Find the library (see :func:`find_plugin_library`) and register it with ``backend`` (see
+    :func:`load_into_tensorrt`)."""
     found = find_plugin_library(explicit)
-    load_into_tensorrt(found.path)
+    load_into_tensorrt(found.path, backend)
     return found

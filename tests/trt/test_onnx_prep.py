@@ -44,7 +44,7 @@ def test_plugin_form_binds_exactly_as_the_creator_expects() -> None:
     for a in spec.ATTRIBUTES:
         want = AttributeProto.INT if a.type is spec.AttrType.INT else AttributeProto.FLOAT
         assert fields[a.name].type == want, a.name
-    # what TensorRT's fallback plugin importer reads (AN_SPEC.md §5)
+    # what TensorRT's fallback plugin importer reads (plugin_version, plugin_namespace)
     assert attrs["plugin_version"].type == AttributeProto.STRING
     assert attrs["plugin_version"].s.decode() == spec.PLUGIN_VERSION
     assert attrs["plugin_namespace"].type == AttributeProto.STRING

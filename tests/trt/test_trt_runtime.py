@@ -16,11 +16,14 @@ import torch
 from typer.testing import CliRunner
 
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+from an_deploy.trt.availability import Backend, tensorrt_available
 
 pytestmark = [
     pytest.mark.trt,
-    pytest.mark.skipif(not tensorrt_available(), reason=SKIP_REASON),
+    pytest.mark.skipif(
+        not tensorrt_available(Backend.TENSORRT),
+        reason="data-centre tensorrt not importable (TensorRT-RTX builds: tests/trt/test_rtx_build.py)",
+    ),
     pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device"),
 ]
 
