@@ -194,8 +194,8 @@ def _resolve_ambiguities(model: nn.Module, arch: str, contents: CheckpointConten
     assumed = {name: o.value for name, o in chosen.items() if o.source == ASSUMED}
     if assumed:
         setting = ", ".join(f"{name}={value}" for name, value in assumed.items())
-        _warn(f"{path}: {setting} is not stored in the checkpoint; assuming the authors' published setting "
-              "(pass --config <training config> to use the real one)")
+        _warn(f"{path}: its keys cannot show {', '.join(assumed)}; assuming the authors' published setting {setting} "
+              "(pass --config <training config> to use the one it was trained with)")
     return chosen
 
 
