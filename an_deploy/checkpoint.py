@@ -237,10 +237,10 @@ def load_model(path: str | Path, arch: str | None = None, config: ModelConfig | 
     if problems:
         raise CheckpointError(f"{path} does not fit {'config ' if config else 'architecture '}{name}: "
                               + "; ".join(problems))
-    if config is None:
-        chosen = _resolve_ambiguities(model, name, contents, path, assume_published)
-        for option, value in live_options(model).items():
-            options[option] = chosen.get(option) or OptionSource(value, FROM_KEYS)
+    chosen = {} if config is not None else _resolve_ambiguities(model, name, contents, path, assume_published)
+    built_by = f"built from config {config.name}" if config is not None else FROM_KEYS
+    for option, value in live_options(model).items():
+        options.setdefault(option, chosen.get(option) or OptionSource(value, built_by))
     options["num_classes"] = OptionSource(num_classes, FROM_KEYS)
     model.load_state_dict(sd, strict=True)
     model.eval()

@@ -204,3 +204,11 @@ def test_cli_inspect_shows_option_sources_and_refuses_or_assumes(tmp_path: Path,
     assert "attention_mode = 6  (demo.yaml: norm_attention_mode)" in r.stdout and r.stderr == ""
     r = runner.invoke(app, ["eval", str(path), "--config", "demo.yaml"])
     assert r.exit_code == 0 and "held-out accuracy" in r.stdout, r.output
+
+
+def test_options_a_config_leaves_out_are_read_off_the_model_it_built(tmp_path: Path) -> None:
+    config = ModelConfig(name="demo mode 6", family="aognet-v2", build=lambda n: _demo(6, n), num_classes=None,
+                         input_shape=DEMO_INPUT_SHAPE)
+    loaded = load_model(_saved(tmp_path, _demo(6)), config=config)
+    assert loaded.options["attention_mode"] == OptionSource(6, "built from config demo mode 6")
+    assert loaded.options["config"] == OptionSource("demo mode 6", "--config")
