@@ -90,15 +90,15 @@ def read_object(path: Path) -> Any:
                               f"{_first_line(e)}") from None
 
 
-def _foreign_message(obj: Any, where: str) -> str | None:
+def _foreign_message(obj: Any, where: str, expected: str = ", not a state dict") -> str | None:
     name = safe_unpickle.foreign_name(obj)
     if name is None:
         return None
     state = obj.__dict__.get("pickle_state") if isinstance(obj, safe_unpickle.ForeignObject) else None
     if isinstance(state, Mapping) and "_parameters" in state:
-        return (f"{where} is a pickled model object ({name}), not a state dict: save model.state_dict() "
-                "in the code that defines it")
-    return (f"{where} is a pickled {name} object, not a state dict of tensors; loading it would need that code "
+        return f"{where} is a pickled model object ({name}){expected}: save model.state_dict() in the code that " \
+               "defines it"
+    return (f"{where} is a pickled {name} object{expected}; loading it would need that code, which is never run "
             "(save the weights with model.state_dict())")
 
 
@@ -151,7 +151,7 @@ def unpack(obj: Any) -> CheckpointContents:
     if not isinstance(inner, Mapping) or not inner:
         raise CheckpointError("the file holds no state dict (expected a mapping of parameter names to tensors)")
     for k, v in inner.items():
-        message = _foreign_message(v, f"state-dict entry {k!r}")
+        message = _foreign_message(v, f"state-dict entry {k!r}", " where a tensor should be")
         if message:
             raise CheckpointError(message)
     bad = [k for k, v in inner.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
