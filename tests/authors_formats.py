@@ -85,16 +85,24 @@ def save_aognet_v2_best(model: nn.Module, path: Path, arch: str = "resnet50", di
                         legacy: bool = False, dynamic_loss_scale: bool = True) -> dict[str, torch.Tensor]:
     """Write an AOGNet-v2 ``model_best.pth.tar``; return the state dict written (prefixed, fp16 pattern)."""
     sd = fp16_model_state_dict(model, "module.network." if distributed else "network.")
+    fp32_master = [p.detach().float().clone() for p in model.parameters()][:4]
+    write_aognet_v2_best(sd, path, arch, legacy, dynamic_loss_scale, _sgd_state(model), fp32_master)
+    return sd
+
+
+def write_aognet_v2_best(sd: dict[str, torch.Tensor], path: Path, arch: str = "resnet50", legacy: bool = False,
+                         dynamic_loss_scale: bool = True, optimizer_state: dict[str, Any] | None = None,
+                         fp32_master: list[torch.Tensor] | None = None) -> None:
+    """Write ``sd`` (already prefixed and in fp16) in the ``model_best.pth.tar`` wrapper with apex optimizer state."""
     with fake_apex() as apex_scaler:
         scaler = apex_scaler.DynamicLossScaler() if dynamic_loss_scale else apex_scaler.LossScaler(128.0)
         optimizer = {
             "loss_scaler": scaler, "dynamic_loss_scale": dynamic_loss_scale, "overflow": False,
-            "first_closure_call_this_step": True, "optimizer_state_dict": _sgd_state(model),
-            "fp32_from_fp16": [[p.detach().float().clone() for p in model.parameters()][:4]],
+            "first_closure_call_this_step": True, "optimizer_state_dict": optimizer_state or {"state": {}},
+            "fp32_from_fp16": [fp32_master or []],
         }
         state = {"epoch": 120, "arch": arch, "state_dict": sd, "best_prec1": 78.41, "optimizer": optimizer}
         torch.save(state, path, _use_new_zipfile_serialization=not legacy)
-    return sd
 
 
 def _module_prefixed(model: nn.Module, prefix: str) -> OrderedDict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.authors_formats import (
     save_ivmcl_best,
     save_ivmcl_current,
     save_ivmcl_released,
+    write_aognet_v2_best,
 )
 
 
@@ -131,3 +133,43 @@ def test_fp64_and_bf16_become_fp32(tmp_path: Path) -> None:
         assert loaded.model.state_dict()[key].dtype == (torch.float32 if value.is_floating_point() else value.dtype)
         assert torch.equal(loaded.model.state_dict()[key], value.float() if value.is_floating_point() else value)
     assert "bfloat16 tensors -> float32" in loaded.layout and "float64 tensors -> float32" in loaded.layout
+
+
+FIXTURE = Path(__file__).parent / "fixtures" / "aognet_v2_an_fp16_layouts.json"
+
+
+def _layouts() -> dict[str, dict]:
+    return json.loads(FIXTURE.read_text())["models"]
+
+
+def _tensor_like(key: str, shape: list[int], dtype: str, gen: torch.Generator) -> torch.Tensor:
+    if dtype == "int64":
+        return torch.tensor(5004, dtype=torch.int64).reshape(shape)
+    t = torch.randn(shape, generator=gen)
+    if key.endswith("running_var"):
+        t = 0.5 + t.abs()
+    return t.to(getattr(torch, dtype))
+
+
+@pytest.mark.parametrize("config,arch", [("resnet-50-an-imagenet.yaml", "an_resnet50"),
+                                         ("mobilenetv2-an-imagenet.yaml", "an_mobilenet_v2")])
+def test_state_dict_of_the_authors_model_loads(tmp_path: Path, config: str, arch: str) -> None:
+    """Keys, shapes and dtypes of the authors' own AOGNet-v2 model (a fixture read off their code) load exactly."""
+    layout = _layouts()[config]
+    gen = torch.Generator().manual_seed(7)
+    written = {k: _tensor_like(k, shape, dtype, gen) for k, (shape, dtype) in layout["state_dict"].items()}
+    path = tmp_path / "model_best.pth.tar"
+    write_aognet_v2_best(written, path, arch=layout["arch"], legacy=True)
+    loaded = load_model(path, assume_published=True)
+    assert loaded.arch == arch and loaded.options["attention_mode"].value == layout["norm_attention_mode"]
+    assert sum(p.numel() for p in loaded.model.parameters()) == layout["parameters"]
+    _assert_weights_equal(loaded.model, written, "module.network.")
+
+
+@pytest.mark.parametrize("config,arch", [("resnet-50-an-imagenet.yaml", "an_resnet50"),
+                                         ("mobilenetv2-an-imagenet.yaml", "an_mobilenet_v2")])
+def test_fp16_saver_matches_the_authors_layout(config: str, arch: str) -> None:
+    with torch.device("meta"):
+        model = get_arch(arch).builder()
+    mine = {k: [list(v.shape), str(v.dtype).removeprefix("torch.")] for k, v in fp16_model_state_dict(model).items()}
+    assert mine == _layouts()[config]["state_dict"]
