@@ -56,6 +56,7 @@ class LoadedModel:
         arch: registry name, or the config's model name when built from a config.
         num_classes: classifier outputs.
         path: the checkpoint file.
+        input_shape: the example input N x C x H x W the model takes (the registry's or the config's).
         metadata: the checkpoint wrapper's other plain entries (``epoch``, ``arch``...).
         options: every option that changes the numbers: value and where it came from.
         layout: where the weights were in the file and what was converted (one line).
@@ -65,6 +66,7 @@ class LoadedModel:
     arch: str
     num_classes: int
     path: Path
+    input_shape: tuple[int, int, int, int]
     metadata: dict[str, Any]
     options: dict[str, OptionSource] = field(default_factory=dict)
     layout: str = ""
@@ -244,5 +246,6 @@ def load_model(path: str | Path, arch: str | None = None, config: ModelConfig | 
     options["num_classes"] = OptionSource(num_classes, FROM_KEYS)
     model.load_state_dict(sd, strict=True)
     model.eval()
-    return LoadedModel(model=model, arch=name, num_classes=num_classes, path=path, metadata=contents.meta,
-                       options=options, layout=contents.layout())
+    shape = config.input_shape if config is not None else get_arch(name).input_shape
+    return LoadedModel(model=model, arch=name, num_classes=num_classes, path=path, input_shape=shape,
+                       metadata=contents.meta, options=options, layout=contents.layout())

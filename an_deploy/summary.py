@@ -85,8 +85,7 @@ def evaluate_digits(path: Path, arch: str | None = None, config: ModelConfig | N
     from an_deploy.models.digits import load_heldout
 
     loaded = load_model(path, arch, config=config, assume_published=assume_published)
-    shape = config.input_shape if config is not None else get_arch(loaded.arch).input_shape
-    if shape[1:] != DEMO_INPUT_SHAPE[1:]:
+    if loaded.input_shape[1:] != DEMO_INPUT_SHAPE[1:]:
         raise UserError(f"{loaded.arch} does not take the demo's 1x16x16 digits; eval works on demo models only")
     x, y = load_heldout()
     with torch.no_grad():

@@ -132,6 +132,7 @@ def test_config_builds_the_trained_mode_and_the_published_guess_would_be_wrong(t
     assert torch.equal(_out(from_config.model), _out(trained))
     assert from_config.options["attention_mode"] == OptionSource(5, "demo.yaml: norm_attention_mode")
     assert from_config.options["config"] == OptionSource("demo.yaml", "--config")
+    assert from_config.input_shape == DEMO_INPUT_SHAPE
     assert capsys.readouterr().err == ""
     guessed = load_model(path, assume_published=True)
     assert not torch.allclose(_out(guessed.model), _out(trained), atol=1e-3), "mode 2 for a mode-5 model is wrong"
@@ -177,6 +178,7 @@ def test_save_checkpoint_refuses_non_plain_options(tmp_path: Path) -> None:
 def test_demo_checkpoints_load_with_no_flag_and_are_the_trained_weights(path: Path, arch: str) -> None:
     loaded = load_model(path)
     assert loaded.arch == arch and loaded.options["arch"].source == FROM_METADATA
+    assert loaded.input_shape == DEMO_INPUT_SHAPE
     metrics = json.loads((DEMO_DIR / "demo_metrics.json").read_text())
     assert state_dict_digest(torch.load(path, weights_only=True)["state_dict"]) == \
         metrics["models"][arch]["state_dict_sha256"]
