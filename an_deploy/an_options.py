@@ -63,8 +63,11 @@ def _family1_layout(branch: nn.Module) -> tuple[bool, bool, bool, str | None] | 
     return len(convs) == 2, convs[0].bias is not None, norm, _activation_name(seq[-1])
 
 
-def _layers(model: nn.Module) -> list[tuple[str, str, nn.Module]]:
-    """(name, family, attention branch) of every AN layer: a module with ``weight_``/``bias_`` and a branch."""
+def _layers(model: nn.Module) -> list[tuple[str, str, Any]]:
+    """(name, family, attention branch module) of every AN layer: a module with ``weight_``/``bias_`` and a branch.
+
+    The branch is typed ``Any``: its attributes (``attention``, ``use_rsd``...) are read and set by name.
+    """
     out = []
     for name, m in model.named_modules():
         if not (hasattr(m, "weight_") and hasattr(m, "bias_")):

@@ -109,7 +109,8 @@ def _unwrap(obj: Any) -> tuple[Any, str | None, dict[str, Any]]:
             if safe_unpickle.foreign_name(inner) is not None:
                 raise CheckpointError(_foreign_message(inner, f"the checkpoint's {key!r} entry"))
             if isinstance(inner, Mapping):
-                meta = {k: v for k, v in obj.items() if k != key and isinstance(k, str) and isinstance(v, _PLAIN)}
+                meta: dict[str, Any] = {k: v for k, v in obj.items()
+                                        if k != key and isinstance(k, str) and isinstance(v, _PLAIN)}
                 ours = obj.get(METADATA_KEY)
                 if isinstance(ours, Mapping):
                     meta[METADATA_KEY] = dict(ours)
