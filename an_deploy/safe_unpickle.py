@@ -88,6 +88,8 @@ def foreign_name(obj: Any) -> str | None:
 
 
 def _placeholder(dotted: str) -> type[ForeignObject]:
+    if not dotted.isprintable():  # a crafted name must not break a one-line error message
+        dotted = ascii(dotted)
     return type(dotted.rsplit(".", 1)[-1], (ForeignObject,), {"dotted_name": dotted, "__module__": __name__})
 
 

@@ -92,6 +92,11 @@ def test_find_class_never_resolves_code(module: str, name: str) -> None:
     assert found("anything", x=1).__dict__["pickle_args"] == ("anything",), "calling a placeholder only records"
 
 
+def test_crafted_names_stay_on_one_line() -> None:
+    found = safe_unpickle.Unpickler(io.BytesIO(b"")).find_class("os\nerror: fake", "system")
+    assert "\n" not in found.dotted_name and "os\\nerror" in found.dotted_name
+
+
 def test_raw_hostile_pickle_is_unreadable_and_never_runs(tmp_path: Path) -> None:
     path = tmp_path / "raw.pkl"
     path.write_bytes(pickle.dumps(_Hostile()))
