@@ -24,7 +24,7 @@ ATTN_KEYS = (  # attention mode 2: conv C->K no bias, BatchNorm2d(K), hsigmoid
 
 
 def _an_entries(prefix: str, c: int, k: int) -> dict[str, torch.Tensor]:
-    """The state-dict entries of one mode-2 MixtureBatchNorm2d, written from AN_SPEC.md's key table."""
+    """The state-dict entries of one mode-2 MixtureBatchNorm2d, written from the authors' published key names."""
     shapes = {
         "weight_": (k, c), "bias_": (k, c), "running_mean": (c,), "running_var": (c,), "num_batches_tracked": (),
         "attention_weights.attention.0.weight": (k, c, 1, 1),
