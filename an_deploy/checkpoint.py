@@ -83,6 +83,8 @@ def _build_with_classes(builder: Callable[[int], nn.Module], default_classes: in
         probe = builder(default_classes)
     key = _classifier_key(probe)
     num_classes = int(sd[key].shape[0]) if key in sd and sd[key].dim() == 2 else probe.state_dict()[key].shape[0]
+    if torch.device(device).type == "meta" and num_classes == default_classes:
+        return probe, num_classes
     with torch.device(device):
         return builder(num_classes), num_classes
 
