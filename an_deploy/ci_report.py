@@ -22,6 +22,7 @@ import torch
 from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
 from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
+from an_deploy.checkpoint_file import save_checkpoint
 
 LATENCY_BATCH = 8
 
@@ -53,7 +54,7 @@ def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
     with tempfile.TemporaryDirectory(prefix="an-deploy-ci-") as tmp:
         work = Path(tmp)
         checkpoint = work / "an_resnet_demo.pt"
-        torch.save(model.state_dict(), checkpoint)
+        save_checkpoint(model, checkpoint, "an_resnet_demo")  # names its attention mode, so parity loads it as is
         _log(f"exporting {label} (function form)")
         function = export_model(model, DEMO_INPUT_SHAPE, form="function").model
         onnx_path = work / "an_resnet_demo.onnx"

@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from an_deploy.checkpoint import load_model
+from an_deploy.checkpoint import LoadedModel, load_model
 from an_deploy.errors import UserError
 from an_deploy.models.attentive_norm import is_attentive_norm
-from an_deploy.models.registry import DEMO_INPUT_SHAPE, get_arch
+from an_deploy.models.model_config import ModelConfig
+from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, get_arch
 
 
 def an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -19,14 +20,37 @@ def an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(name, m) for name, m in model.named_modules() if is_attentive_norm(m)]
 
 
-def describe(path: Path, arch: str | None = None) -> str:
-    """A short text description of a checkpoint: architecture, parameters, AN layers."""
-    loaded = load_model(path, arch)
+def option_lines(loaded: LoadedModel) -> list[str]:
+    """One line per option that changes the numbers: ``name = value  (source)``."""
+    return [f"{name} = {option.value!r}  ({option.source})" for name, option in loaded.options.items()]
+
+
+def describe(path: Path, arch: str | None = None, config: ModelConfig | None = None,
+             assume_published: bool = False) -> str:
+    """A short text description of a checkpoint: architecture, parameters, options used and AN layers.
+
+    Args:
+        path: the checkpoint.
+        arch: registry name (see :func:`an_deploy.checkpoint.load_model`).
+        config: the model's training config, if given.
+        assume_published: take the authors' published setting for options the keys cannot show.
+
+    Returns:
+        Several lines of text.
+
+    Raises:
+        UserError: the checkpoint cannot be loaded as asked.
+    """
+    loaded = load_model(path, arch, config=config, assume_published=assume_published)
     layers = an_layers(loaded.model)
     params = sum(p.numel() for p in loaded.model.parameters())
+    what = get_arch(loaded.arch).description if loaded.arch in ARCHS and config is None else "from its config"
     lines = [
-        f"{path}: {loaded.arch} ({get_arch(loaded.arch).description}), {params / 1e6:.2f} M parameters, "
-        f"{loaded.num_classes} classes, {len(layers)} AttentiveNorm layers"
+        f"{path}: {loaded.arch} ({what}), {params / 1e6:.2f} M parameters, "
+        f"{loaded.num_classes} classes, {len(layers)} AttentiveNorm layers",
+        f"  weights: {loaded.layout}",
+        "  options:",
+        *(f"    {line}" for line in option_lines(loaded)),
     ]
     for name, m in layers:
         k, c = m.weight_.shape
@@ -42,16 +66,26 @@ class EvalResult:
     total: int
 
 
-def evaluate_digits(path: Path, arch: str | None = None) -> EvalResult:
+def evaluate_digits(path: Path, arch: str | None = None, config: ModelConfig | None = None,
+                    assume_published: bool = False) -> EvalResult:
     """Top-1 accuracy of a demo-shaped checkpoint on the shipped held-out digits.
+
+    Args:
+        path: the checkpoint.
+        arch: registry name (see :func:`an_deploy.checkpoint.load_model`).
+        config: the model's training config, if given.
+        assume_published: take the authors' published setting for options the keys cannot show.
+
+    Returns:
+        The accuracy and counts.
 
     Raises:
         UserError: the checkpoint is bad or its model does not take the demo's 1x16x16 input.
     """
     from an_deploy.models.digits import load_heldout
 
-    loaded = load_model(path, arch)
-    if get_arch(loaded.arch).input_shape[1:] != DEMO_INPUT_SHAPE[1:]:
+    loaded = load_model(path, arch, config=config, assume_published=assume_published)
+    if loaded.input_shape[1:] != DEMO_INPUT_SHAPE[1:]:
         raise UserError(f"{loaded.arch} does not take the demo's 1x16x16 digits; eval works on demo models only")
     x, y = load_heldout()
     with torch.no_grad():

@@ -3,19 +3,50 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from an_deploy.cli.common import user_errors
+from an_deploy.errors import UserError
+
+if TYPE_CHECKING:
+    from an_deploy.models.model_config import ModelConfig
 
 ArchOption = Annotated[
     str | None,
     typer.Option("--arch", help="Architecture name (see `an-deploy archs`); inferred from the checkpoint if omitted."),
 ]
 CheckpointArg = Annotated[
-    Path, typer.Argument(help="Checkpoint (.pth/.pt): a state dict, optionally wrapped and `module.`-prefixed.")
+    Path, typer.Argument(help="Checkpoint (.pth/.pt/.pth.tar): a state dict, optionally wrapped and prefixed.")
 ]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", metavar="FILE", help="The model's training config (AOGNet-v2 .yaml or iVMCL-Release "
+                 ".py): builds the model and states the options its checkpoint keys cannot show."),
+]
+AssumePublishedOption = Annotated[
+    bool,
+    typer.Option("--assume-published", help="When the checkpoint keys cannot show an option (attention mode 2/5/6 "
+                 "or 0/4, use_rsd/use_maxpool) and no config says it, assume the authors' published setting "
+                 "(printed as a warning) instead of refusing."),
+]
+
+
+def load_config(path: Path | None) -> ModelConfig | None:
+    """Read ``--config FILE`` (``None`` when not given).
+
+    Raises:
+        UserError: the config cannot be read or describes a model this tool cannot build.
+    """
+    if path is None:
+        return None
+    from an_deploy.models.model_config import ConfigError, read_config
+
+    try:
+        return read_config(path)
+    except ConfigError as e:
+        raise UserError(str(e)) from None
 
 
 def archs() -> None:
@@ -26,18 +57,20 @@ def archs() -> None:
         typer.echo(f"{info.name:18s} input {'x'.join(map(str, info.input_shape)):12s} {info.description}")
 
 
-def inspect(model: CheckpointArg, arch: ArchOption = None) -> None:
-    """Load a checkpoint and list its AttentiveNorm layers."""
+def inspect(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
+            assume_published: AssumePublishedOption = False) -> None:
+    """Load a checkpoint; list the options it uses (and where each came from) and its AttentiveNorm layers."""
     from an_deploy.summary import describe
 
     with user_errors():
-        typer.echo(describe(model, arch))
+        typer.echo(describe(model, arch, load_config(config), assume_published))
 
 
-def evaluate(model: CheckpointArg, arch: ArchOption = None) -> None:
+def evaluate(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
+             assume_published: AssumePublishedOption = False) -> None:
     """Evaluate a demo-model checkpoint (16x16 digits) on the shipped held-out digits and print its accuracy."""
     from an_deploy.summary import evaluate_digits
 
     with user_errors():
-        result = evaluate_digits(model, arch)
+        result = evaluate_digits(model, arch, load_config(config), assume_published)
         typer.echo(f"{result.arch}: held-out accuracy {result.accuracy:.4f} ({result.correct}/{result.total} digits)")

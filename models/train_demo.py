@@ -1,6 +1,8 @@
 """Train the demo AN-ResNet and its BN twin on scikit-learn's digits (reproducible, CPU, a few minutes).
 
 Run: ``python -m an_deploy.models.train_demo`` (writes ``models/demo/*.pt`` and ``models/demo/demo_metrics.json``).
+The checkpoints are written by :func:`an_deploy.checkpoint_file.save_checkpoint`, so they name their architecture
+and attention options and load with no flags; the metrics file records each state dict's digest.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from an_deploy.checkpoint_file import save_checkpoint, state_dict_digest
 from an_deploy.models.digits import (
     DEMO_BN_CHECKPOINT,
     DEMO_CHECKPOINT,
@@ -84,8 +87,9 @@ def main() -> None:
         acc = accuracy(model, x_held, y_held)
         seconds = time.perf_counter() - start
         print(f"{arch}: held-out accuracy {acc:.4f} ({seconds:.0f} s)")
-        torch.save({"arch": arch, "state_dict": model.state_dict()}, path)
-        metrics["models"][arch] = {"heldout_accuracy": round(acc, 4), "train_seconds": round(seconds, 1)}
+        save_checkpoint(model, path, arch)
+        metrics["models"][arch] = {"heldout_accuracy": round(acc, 4), "train_seconds": round(seconds, 1),
+                                   "state_dict_sha256": state_dict_digest(model.state_dict())}
     (DEMO_DIR / "demo_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
 
 
