@@ -162,6 +162,50 @@ def test_forward_small_input_eval_is_per_sample() -> None:
     assert (y32 - y).abs().max() < 1e-3 * y.abs().max()
 
 
+def deterministic_weights_(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Fill every state-dict tensor, in order, from one seeded generator: non-trivial running statistics, AN
+    mixtures away from their init, variance-keeping convs. Self-contained so that the stored reference logits of
+    the original network stay valid whatever other helpers do."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            u = torch.rand(t.shape, generator=gen, dtype=torch.float64)
+            if name.endswith("running_var"):
+                v = 0.5 + u
+            elif name.endswith(("running_mean", "bias_", "bias")):
+                v = 0.4 * (u - 0.5)
+            elif name.endswith("weight_"):
+                v = 0.8 + 0.4 * u
+            elif t.dim() > 1:
+                v = (u - 0.5) * (12.0 / t[0].numel()) ** 0.5
+            else:
+                v = 0.6 + 0.8 * u
+            t.copy_(v)
+    return model.eval()
+
+
+def tiny_reference() -> tuple[dict[str, Any], torch.Tensor]:
+    """The small AN config and input of the stored reference logits (published 12M-AN options, small widths)."""
+    cfg = published("12m", an=True)
+    cfg["aognet"].update(filter_list=[8, 16, 32, 64, 128], blocks=[1, 1, 2, 1])
+    cfg["norm_k"] = [3, 3, 4, 4]
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    return cfg, x
+
+
+def test_float64_forward_equals_the_original() -> None:
+    facts = _fixture("aognet_tiny_an_logits")
+    cfg, x = tiny_reference()
+    model = deterministic_weights_(aognet_from_config(cfg, 10).double())
+    with torch.no_grad():
+        y = model(x)
+    ref = torch.tensor(facts["logits"], dtype=torch.float64)
+    # the original computes the attention statistic with other float64 roundings (mean and var separately)
+    torch.testing.assert_close(y, ref, rtol=0, atol=1e-9 * float(ref.abs().max()))
+
+
 def test_two_cell_block_wiring() -> None:
     """dims 2 with symmetric cuts removed and lateral links: the block computes what its grammar says."""
     block = aognet_from_config(_tiny(), 7).stage0.stage_0_block_0
