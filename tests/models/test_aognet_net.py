@@ -17,6 +17,7 @@ from torch import nn
 
 from an_deploy.models.aognet_v2.aog import build_grammar
 from an_deploy.models.aognet_v2.aognet import AOGBlock, aognet_from_config
+from an_deploy.models.aognet_v2.aognet_published import PUBLISHED, published_config
 from an_deploy.models.attentive_norm import MixtureBatchNorm2d
 from an_deploy.models.model_config import ConfigError
 from an_deploy.models.randomize import realistic_
@@ -123,6 +124,12 @@ def test_published_parameter_counts() -> None:
               for name in ("aognet_12m_an", "aognet_12m", "aognet_40m_an", "aognet_40m")}
     assert round(counts["aognet_12m_an"], 2) == 12.37  # the published AOGNet-12M-AN size
     assert [round(counts[n], 2) for n in ("aognet_12m", "aognet_40m_an", "aognet_40m")] == [12.26, 40.39, 40.15]
+
+
+def test_library_published_configs_are_the_published_values() -> None:
+    assert {name: published_config(name) for name in PUBLISHED} == {name: CONFIGS[name] for name in PUBLISHED}
+    with pytest.raises(KeyError, match="aognet_12m_an"):
+        published_config("aognet_13m")
 
 
 @pytest.mark.parametrize("name", ["aognet_12m_an", "aognet_40m_an", "aognet_variant_a"])
