@@ -116,7 +116,8 @@ class AOGBlock(nn.Module):
             op = torch.cat(tensors, 1)
             res = torch.cat(scaled, 1) if spec.scaled else None
         else:
-            op, res = tensors[0], scaled[0] if spec.scaled else None
+            op = tensors[0]
+            res = scaled[0] if spec.scaled else None
             for t, s in zip(tensors[1:], scaled[1:], strict=True):
                 op = op + t
                 res = None if res is None else res + s

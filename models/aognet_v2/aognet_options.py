@@ -1,7 +1,10 @@
 """The AOGNet options of an AOGNet-v2 training config (a nested dict with the defaults merged), checked.
 
 Only what the published AOGNet-12M/40M configs (AN and BN) use is supported; any other value of an option that
-changes the network is a :class:`~an_deploy.models.model_config.ConfigError` naming the option.
+changes the network is a :class:`~an_deploy.models.model_config.ConfigError` naming the option. Options that
+only change the initialisation or the training (``init_mode``, ``aognet.handle_dbl_cnt_in_param_init``,
+``norm_zero_gamma_init``, ...) and options the original AOGNet never reads for a BatchNorm network
+(``norm_groups``, ``norm_all_mix``, ``stem.stem_kernel_size``, ``stem.stem_stride``) are not looked at.
 """
 
 from __future__ import annotations
