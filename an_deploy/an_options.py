@@ -15,10 +15,19 @@ from typing import Any
 
 from torch import nn
 
-from an_deploy.models.attentive_norm import MODE_LAYOUT, HSigmoid, Softmax1
+from an_deploy.models.attentive_norm import (
+    ACT_CFG_TYPES,
+    DEFAULT_ACT_CFG,
+    MODE_LAYOUT,
+    HSigmoid,
+    Softmax1,
+    build_attn_activation,
+)
 
-PUBLISHED: dict[str, Any] = {"attention_mode": 2, "use_rsd": True, "use_maxpool": False}
-"""The setting of every model the authors published (AOGNet-v2 configs: mode 2; iVMCL-Release configs: use_rsd)."""
+PUBLISHED: dict[str, Any] = {"attention_mode": 2, "use_rsd": True, "use_maxpool": False,
+                             "act_cfg": DEFAULT_ACT_CFG["type"]}
+"""The setting of every model the authors published (AOGNet-v2 configs: mode 2; iVMCL-Release configs: use_rsd and
+the default HSigmoidv2 attention activation)."""
 
 _ACTIVATION_OF_MODE = {mode: layout[3] for mode, layout in MODE_LAYOUT.items()}
 _NEW_ACTIVATION: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "hsigmoid": HSigmoid, "softmax": Softmax1}
@@ -72,11 +81,19 @@ def _layers(model: nn.Module) -> list[tuple[str, str, Any]]:
     for name, m in model.named_modules():
         if not (hasattr(m, "weight_") and hasattr(m, "bias_")):
             continue
-        if isinstance(getattr(m, "attention_weights", None), nn.Module):
-            out.append((name, "aognet-v2", m.attention_weights))
-        elif isinstance(getattr(m, "attn_weights", None), nn.Module):
-            out.append((name, "ivmcl-release", m.attn_weights))
+        branch = getattr(m, "attn_weights", None) or getattr(m, "attention_weights", None)
+        if isinstance(branch, nn.Module):
+            # iVMCL-Release branches (``AttnWeights``, under either name) carry the use_rsd switch
+            out.append((name, "ivmcl-release" if hasattr(branch, "use_rsd") else "aognet-v2", branch))
     return out
+
+
+def _act_cfg_type(module: nn.Module) -> str | None:
+    """The mmcv ``act_cfg`` type name of a family-2 attention activation (None if not one of them)."""
+    for name, (factory, _) in ACT_CFG_TYPES.items():
+        if isinstance(factory, type) and type(module) is factory:
+            return name
+    return None
 
 
 def key_ambiguities(model: nn.Module) -> list[Ambiguity]:
@@ -86,6 +103,7 @@ def key_ambiguities(model: nn.Module) -> list[Ambiguity]:
         if family == "ivmcl-release":
             found.setdefault(("use_rsd", (True, False)), []).append(name)
             found.setdefault(("use_maxpool", (False, True)), []).append(name)
+            found.setdefault(("act_cfg", tuple(ACT_CFG_TYPES)), []).append(name)
             continue
         layout = _family1_layout(branch)
         if layout is None or layout[0]:
@@ -106,6 +124,7 @@ def live_options(model: nn.Module) -> dict[str, Any]:
         if family == "ivmcl-release":
             values.setdefault("use_rsd", {})[name] = bool(getattr(branch, "use_rsd", True))
             values.setdefault("use_maxpool", {})[name] = bool(getattr(branch, "use_maxpool", False))
+            values.setdefault("act_cfg", {})[name] = _act_cfg_type(branch.attention[-1])
             continue
         layout = _family1_layout(branch)
         modes = [mode for mode, known in MODE_LAYOUT.items() if known == layout]
@@ -131,6 +150,9 @@ def apply_options(model: nn.Module, options: Mapping[str, Any]) -> None:
                 branch.use_rsd = bool(options["use_rsd"])
             if "use_maxpool" in options:
                 branch.use_maxpool = bool(options["use_maxpool"]) and not branch.use_rsd
+            if "act_cfg" in options:
+                value = options["act_cfg"]
+                branch.attention[-1] = build_attn_activation(value if isinstance(value, Mapping) else {"type": value})
             continue
         if "attention_mode" not in options:
             continue

@@ -139,7 +139,7 @@ class ClampHSigmoid(nn.Module):
 
 # family 2 ``act_cfg`` types (mmcv's activation registry) -> (factory, accepted keyword arguments).
 # ``inplace`` is accepted everywhere and ignored: it does not change the numbers.
-_ACT_CFG_TYPES: dict[str, tuple[Callable[..., nn.Module], frozenset[str]]] = {
+ACT_CFG_TYPES: dict[str, tuple[Callable[..., nn.Module], frozenset[str]]] = {
     "HSigmoidv2": (HSigmoid, frozenset()),
     "HSigmoid": (ClampHSigmoid, frozenset()),
     "Sigmoid": (nn.Sigmoid, frozenset()),
@@ -169,9 +169,9 @@ def build_attn_activation(act_cfg: Mapping[str, Any] | None) -> nn.Module:
     """
     cfg = dict(DEFAULT_ACT_CFG if act_cfg is None else act_cfg)
     name = cfg.pop("type", None)
-    if name not in _ACT_CFG_TYPES:
-        raise ValueError(f"unsupported act_cfg type {name!r}; supported: {', '.join(sorted(_ACT_CFG_TYPES))}")
-    factory, accepted = _ACT_CFG_TYPES[name]
+    if name not in ACT_CFG_TYPES:
+        raise ValueError(f"unsupported act_cfg type {name!r}; supported: {', '.join(sorted(ACT_CFG_TYPES))}")
+    factory, accepted = ACT_CFG_TYPES[name]
     cfg.pop("inplace", None)
     unknown = sorted(set(cfg) - accepted)
     if unknown:

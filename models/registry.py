@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from an_deploy.models.aognet_v2.aognet_published import aognet_12m, aognet_12m_an, aognet_40m, aognet_40m_an
 from an_deploy.models.attentive_norm import AttnBatchNorm2d, MixtureBatchNorm2d
 from an_deploy.models.ivmcl_release import published as ivmcl
 from an_deploy.models.mobilenetv2 import MobileNetV2
@@ -89,6 +90,13 @@ ARCHS: dict[str, ArchInfo] = {
         ArchInfo("mobilenet_v2", mobilenet_v2, _IMAGENET, "plain BN MobileNetV2"),
         ArchInfo("an_resnet_demo", an_resnet_demo, DEMO_INPUT_SHAPE, "small AN-ResNet for 16x16 digits (demo)"),
         ArchInfo("resnet_demo", resnet_demo, DEMO_INPUT_SHAPE, "the demo's plain BN twin"),
+        # AOGNet-v2's AOGNets (module names of its checkpoints)
+        ArchInfo("aognet_12m_an", aognet_12m_an, _IMAGENET,
+                 "AOGNet-12M-AN (AN after the 3x3 conv of full-width nodes, K=[10,10,20,20], mode 2)"),
+        ArchInfo("aognet_12m", aognet_12m, _IMAGENET, "plain BN AOGNet-12M"),
+        ArchInfo("aognet_40m_an", aognet_40m_an, _IMAGENET,
+                 "AOGNet-40M-AN (AN after the 3x3 conv of full-width nodes, mode 2)"),
+        ArchInfo("aognet_40m", aognet_40m, _IMAGENET, "plain BN AOGNet-40M"),
         # iVMCL-Release (module names of its mmdet backbones: layer1.0.AttnBN2d2, ...)
         ArchInfo("ivmcl_resnet50_an", lambda num_classes=1000: ivmcl.resnet_an(50, num_classes), _IMAGENET,
                  "iVMCL-Release ResNetAN-50 (AttnBN2d at norm2, K=[10,10,20,20], use_rsd)"),

@@ -167,9 +167,10 @@ def test_uninferable_keys(tmp_path: Path) -> None:
 
 
 def test_unknown_layout_names_the_scheme_and_prefix_it_saw(tmp_path: Path) -> None:
-    """An iVMCL-Release ResNetAN file (AN layer named AttnBN2d2) is not a registry architecture: say so."""
+    """An iVMCL-Release ResNetAN-like file (AN layer named AttnBN2d2) that fits no registry architecture: say what
+    it looks like."""
     sd = get_arch("attn_resnet50").builder().state_dict()
-    renamed = {"module.network." + k.replace(".bn2.", ".AttnBN2d2."): v for k, v in sd.items()}
+    renamed = {"module.network." + k.replace(".bn2.", ".AttnBN2d2."): v for k, v in sd.items() if k != "fc.bias"}
     path = tmp_path / "resnet_an.pth"
     torch.save({"state_dict": renamed}, path)
     with pytest.raises(CheckpointError) as info:

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from an_deploy.an_options import apply_options, key_ambiguities, live_options
 from an_deploy.checkpoint import ASSUMED, FROM_METADATA, CheckpointError, load_model, save_checkpoint
 from an_deploy.checkpoint_file import state_dict_digest
-from an_deploy.models.attentive_norm import AttnBatchNorm2d, MixtureBatchNorm2d
+from an_deploy.models.attentive_norm import AttnBatchNorm2d, AttnGroupNorm, MixtureBatchNorm2d
 from an_deploy.models.digits import DEMO_BN_CHECKPOINT, DEMO_CHECKPOINT, DEMO_DIR
 from an_deploy.models.model_config import ModelConfig, OptionSource
 from an_deploy.models.randomize import realistic_
@@ -56,8 +56,18 @@ def test_ambiguity_is_found_on_the_built_layers(mode: int, candidates: tuple[int
 
 def test_family2_options_are_always_ambiguous() -> None:
     found = key_ambiguities(_demo_family2(True, False))
-    assert sorted(a.option for a in found) == ["use_maxpool", "use_rsd"]
-    assert live_options(_demo_family2(False, True)) == {"use_rsd": False, "use_maxpool": True}
+    assert sorted(a.option for a in found) == ["act_cfg", "use_maxpool", "use_rsd"]
+    assert live_options(_demo_family2(False, True)) == {"use_rsd": False, "use_maxpool": True,
+                                                        "act_cfg": "HSigmoidv2"}
+
+
+def test_family2_act_cfg_is_applied_and_group_norm_layers_count_as_family2() -> None:
+    model = realistic_(_demo_family2(True, False), seed=2)
+    before = _out(model)
+    apply_options(model, {"act_cfg": "Sigmoid"})
+    assert live_options(model)["act_cfg"] == "Sigmoid" and not torch.equal(_out(model), before)
+    gn = AttnGroupNorm(8, 4, num_groups=2)  # its branch lives under attention_weights, like family 1's
+    assert sorted(a.option for a in key_ambiguities(nn.Sequential(gn))) == ["act_cfg", "use_maxpool", "use_rsd"]
 
 
 @pytest.mark.parametrize("built,wanted", [(2, 5), (2, 6), (5, 2), (0, 4), (4, 0)])

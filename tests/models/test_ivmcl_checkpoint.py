@@ -16,8 +16,9 @@ def test_model_best_pth_loads_and_its_architecture_is_inferred(tmp_path: Path) -
     model = realistic_(published.mobilenetv2_an(num_classes=10), seed=4)
     path = tmp_path / "model_best.pth"
     torch.save({"state_dict": {f"module.{k}": v for k, v in model.state_dict().items()}}, path)
-    loaded = load_model(path)
+    loaded = load_model(path, assume_published=True)  # the keys cannot show use_rsd / use_maxpool / act_cfg
     assert loaded.arch == "ivmcl_mobilenetv2_an" and loaded.num_classes == 10
+    assert loaded.options["act_cfg"].value == "HSigmoidv2" and loaded.options["use_rsd"].value is True
     x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         assert torch.equal(loaded.model(x), model(x))
