@@ -1,22 +1,19 @@
-"""Checks every exported file passes, and the atomic write."""
+"""Checks every exported file passes. Writing files (path checks, atomic writes) lives in ``an_deploy.files``."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import onnx
 
 from an_deploy.errors import UserError
+from an_deploy.files import OutputPathError, check_output_file, write_bytes_atomic
+
+__all__ = ["OnnxCheckError", "OutputPathError", "check_model", "ensure_writable", "save_atomic"]
 
 
 class OnnxCheckError(UserError):
     """``onnx.checker`` (full check) or strict shape inference rejected the model."""
-
-
-class OutputPathError(UserError):
-    """The output file cannot be written."""
 
 
 def check_model(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -40,32 +37,18 @@ def check_model(model: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def ensure_writable(path: Path) -> None:
-    """Fail early when ``path`` cannot be created.
+    """Fail early when ``path`` cannot be written (``an_deploy.files.check_output_file`` without inputs).
 
     Raises:
-        OutputPathError: the parent folder is missing or not writable, or the path is a folder.
+        OutputPathError: see ``check_output_file``.
     """
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputPathError(f"output path {path} is a folder")
-    if not parent.is_dir():
-        raise OutputPathError(f"cannot write {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise OutputPathError(f"cannot write {path}: folder {parent} is not writable")
+    check_output_file(path)
 
 
 def save_atomic(model: onnx.ModelProto, path: Path) -> None:
-    """Write ``model`` to ``path`` via a temporary file in the same folder and ``os.replace``.
+    """Write ``model`` to ``path`` atomically and interrupt-safely (``an_deploy.files.write_bytes_atomic``).
 
     Raises:
-        OutputPathError: the write failed (no partial file is left behind).
+        OutputPathError: the write failed (``path`` unchanged, no temporary file left behind).
     """
-    ensure_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(model.SerializeToString())
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputPathError(f"cannot write {path}: {e.strerror or e}") from None
+    write_bytes_atomic(path, model.SerializeToString())
