@@ -28,8 +28,12 @@ def test_bench_demo_writes_the_report_and_skips_trt_with_the_reason(tmp_path: Pa
     assert "| torch-fp32 | cpu |" in result.stdout and result.stdout.strip().splitlines()[-1].startswith("PASSED |")
 
 
-def test_bench_bad_options_are_one_line_errors(tmp_path: Path) -> None:
+def test_bench_out_of_range_options_are_usage_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--iters", "0", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    assert result.exit_code == 2 and "Invalid value for '--iters'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_missing_checkpoint_is_one_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", str(tmp_path / "missing.pth"), "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "error: " in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.output
