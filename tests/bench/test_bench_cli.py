@@ -37,3 +37,14 @@ def test_bench_out_of_range_options_are_usage_errors(tmp_path: Path) -> None:
 def test_bench_missing_checkpoint_is_one_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", str(tmp_path / "missing.pth"), "--out", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_bench_times_the_batch_it_reports_beyond_the_demo_digits(tmp_path: Path) -> None:
+    args = ["bench", "--batch", "400", "--iters", "2", "--warmup", "0", "--no-compile", "--no-trt",
+            "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert data["config"]["input_shape"] == [400, 1, 16, 16]
+    assert {r["stats"]["batch"] for r in data["results"] if r["status"] == "ok"} == {400}
+    assert "input 400x1x16x16" in (tmp_path / "latency.md").read_text()
