@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from an_deploy.errors import UserError
+from an_deploy.errors import Interrupted, UserError
 
 # Test hook only: seconds to sleep after half of each staged file is written, so a test can deliver a signal
 # while a temporary file exists. Unset in normal use.
@@ -147,9 +147,17 @@ def _remove_live_temps() -> None:
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
     _remove_live_temps()
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
+    raise Interrupted(signum)
+
+
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def install_termination_handler() -> None:
+    """Make SIGTERM raise :class:`Interrupted` like Ctrl-C does, so ``finally`` blocks (temporary folders and
+    files) run instead of the process vanishing. For command-line entry points, main thread only."""
+    signal.signal(signal.SIGTERM, _raise_interrupted)
 
 
 @contextmanager

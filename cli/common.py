@@ -3,7 +3,8 @@ output, and help text that reads well at 80 columns.
 
 Exit codes: 0 success; 1 a user error (one ``error: ...`` line on stderr, what to do included) or a failed
 check (``FAILED | ...`` on stdout); 2 a usage error found while parsing the command line (unknown option,
-malformed or out-of-range value), shown with the usage line; 130 interrupted (Ctrl-C), 143 terminated.
+malformed or out-of-range value), shown with the usage line; 130 interrupted (SIGINT, Ctrl-C), 143
+terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from typer.core import TyperCommand
 
-from an_deploy.errors import UserError
+from an_deploy.errors import Interrupted, UserError
 
 PREFIX = "[an-deploy]"
 
@@ -47,9 +48,10 @@ def configure(quiet: bool = False, verbose: bool = False) -> None:
     _State.quiet, _State.verbose = quiet, verbose
 
 
-def _close_step() -> None:
-    if _State.step is not None and _State.verbose:
-        _console().print(f"{PREFIX} done in {time.perf_counter() - _State.step_start:.1f} s: {_State.step}")
+def _close_step(finished: bool = True) -> None:
+    if _State.step is not None and _State.verbose and finished:
+        _console().print(f"{PREFIX} done in {time.perf_counter() - _State.step_start:.1f} s: {_State.step}",
+                         markup=False)
     _State.step = None
 
 
@@ -77,9 +79,9 @@ def progress(message: str) -> None:
         _State.live.reset(_State.task)
 
 
-def end_progress() -> None:
-    """Stop the spinner (if any) and close the current step."""
-    _close_step()
+def end_progress(finished: bool = True) -> None:
+    """Stop the spinner (if any) and close the current step (``finished``: it completed, not failed)."""
+    _close_step(finished)
     if _State.live is not None:
         _State.live.stop()
         _State.live, _State.task = None, None
@@ -99,13 +101,14 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except UserError as e:
-        end_progress()
+        end_progress(finished=False)
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(code=1) from None
-    except KeyboardInterrupt:
-        end_progress()
-        typer.echo("error: interrupted; no output was written or replaced partly", err=True)
-        raise typer.Exit(code=130) from None
+    except KeyboardInterrupt as e:
+        end_progress(finished=False)
+        name, code = (e.args[0], e.exit_code) if isinstance(e, Interrupted) else ("SIGINT", 130)
+        typer.echo(f"error: interrupted ({name}); no output was written or partly replaced", err=True)
+        raise typer.Exit(code=code) from None
     finally:
         end_progress()
 
@@ -116,7 +119,6 @@ def emit_json(record: dict[str, Any]) -> None:
 
 
 JSON_HELP = "Print one JSON object on stdout instead of text (progress stays on stderr)."
-JsonOption = typer.Option("--json", help=JSON_HELP)
 
 
 def _metavar(param: Any, ctx: Any) -> str:
@@ -130,6 +132,12 @@ def _metavar(param: Any, ctx: Any) -> str:
 class Command(TyperCommand):
     """A typer command whose help uses conventional metavars (``MODEL``, ``[MODEL]``, ``--batch INTEGER``)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # error messages name arguments as the usage line does: 'MODEL'
+            if param.param_type_name == "argument" and param.metavar is None:
+                param.metavar = (param.name or "arg").upper()
+
     def get_short_help_str(self, limit: int = 45) -> str:
         """The docstring's first sentence, whole (the help formatter wraps it instead of cutting it)."""
         text = " ".join((self.short_help or self.help or "").split())
@@ -139,7 +147,7 @@ class Command(TyperCommand):
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
             if param.param_type_name == "argument":
-                name = (param.name or "arg").upper()
+                name = param.metavar or (param.name or "arg").upper()
                 pieces.append(name if param.required else f"[{name}]")
         return pieces
 

@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 
 import an_deploy
-from an_deploy.cli import bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
+from an_deploy.cli import archs_cmd, bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
 from an_deploy.cli.common import Command, configure
+from an_deploy.files import install_termination_handler
 
 app = typer.Typer(
     name="an-deploy",
@@ -16,7 +17,7 @@ app = typer.Typer(
     "AttentiveNorm plugin, and check parity and latency against PyTorch.\n\n"
     "Outputs: an existing output file is replaced atomically (never half-written, also on Ctrl-C); an output "
     "that is one of the command's inputs is refused. Exit codes: 0 ok, 1 error or failed check, 2 usage "
-    "error, 130 interrupted.",
+    "error, 130/143 interrupted (SIGINT/SIGTERM).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -46,7 +47,7 @@ def root(
 
 
 for _name, _fn in (
-    ("archs", models_cmd.archs),
+    ("archs", archs_cmd.archs),
     ("inspect", models_cmd.inspect),
     ("eval", models_cmd.evaluate),
     ("export", export_cmd.export),
@@ -58,7 +59,8 @@ for _name, _fn in (
 
 
 def main() -> None:
-    """Run the command line (the ``an-deploy`` console script)."""
+    """Run the command line (the ``an-deploy`` console script); SIGTERM ends it as cleanly as Ctrl-C."""
+    install_termination_handler()
     app()
 
 
