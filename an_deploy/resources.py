@@ -59,7 +59,7 @@ def activation_bytes_per_sample(model: nn.Module, chw: tuple[int, ...]) -> int:
     """Bytes of every module's output for one float32 sample of shape ``chw``.
 
     Runs the forward on the ``meta`` device (shapes only); falls back to a real batch-1 forward on the CPU
-    for a model that cannot run on ``meta``.
+    for a model that cannot run on ``meta``, and counts only the input when the model cannot take ``chw``.
     """
     total = 0
 
@@ -79,9 +79,12 @@ def activation_bytes_per_sample(model: nn.Module, chw: tuple[int, ...]) -> int:
 
     try:
         run(copy.deepcopy(model).to("meta").eval(), "meta")
-    except (RuntimeError, NotImplementedError, TypeError):
+    except (RuntimeError, NotImplementedError, TypeError, ValueError):
         total = 0
-        run(model.eval(), "cpu")
+        try:
+            run(model.eval(), "cpu")
+        except (RuntimeError, TypeError, ValueError):  # the model cannot take this input: the export says why
+            total = 0
     return total + int(torch.Size(chw).numel()) * 4
 
 

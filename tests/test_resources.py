@@ -45,3 +45,8 @@ def test_an_oversized_batch_is_refused_with_the_batch_that_fits() -> None:
 def test_available_memory_is_measured_here() -> None:
     avail = available_memory()
     assert avail is not None and 0 < avail < 1 << 50
+
+
+def test_an_input_the_model_cannot_take_counts_only_the_input() -> None:
+    model = load_model(DEMO_CHECKPOINT).model
+    assert activation_bytes_per_sample(model, (3, 16, 16)) == 3 * 16 * 16 * 4
