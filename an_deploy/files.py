@@ -69,12 +69,12 @@ def refuse_inputs(output: Path, inputs: Iterable[Path | None], what: str = "outp
             )
 
 
-def _probe_folder(folder: Path, output: Path) -> None:
+def _probe_folder(folder: Path, failure: str) -> None:
     """Create and remove a file in ``folder``: the only check that sees read-only mounts and pseudo file systems."""
     try:
         fd, probe = tempfile.mkstemp(prefix=".an-deploy-probe.", dir=folder)
     except OSError as e:
-        raise OutputPathError(f"cannot write {output}: cannot create files in {folder} ({e.strerror or e})") from None
+        raise OutputPathError(f"{failure}: cannot create files in {folder} ({e.strerror or e})") from None
     os.close(fd)
     os.unlink(probe)
 
@@ -100,7 +100,7 @@ def check_output_file(path: Path, inputs: Iterable[Path | None] = (), what: str 
     parent = path.parent
     if not parent.is_dir():
         raise OutputPathError(f"cannot write {path}: folder {parent} does not exist (create it first)")
-    _probe_folder(parent, path)
+    _probe_folder(parent, f"cannot write {path}")
 
 
 def check_output_dir(path: Path, inputs: Iterable[Path | None] = (), what: str = "output folder") -> None:
@@ -119,7 +119,7 @@ def check_output_dir(path: Path, inputs: Iterable[Path | None] = (), what: str =
         existing = existing.parent
     if not existing.is_dir():
         raise OutputPathError(f"cannot create {what} {path}: {existing} is a file")
-    _probe_folder(existing, path)
+    _probe_folder(existing, f"cannot use {what} {path}")
 
 
 def file_mode() -> int:

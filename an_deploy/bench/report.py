@@ -15,7 +15,6 @@ from an_deploy.report_schema import SCHEMA_VERSION, build_report, environment, h
 
 __all__ = ["SCHEMA_VERSION", "BenchConfig", "BenchReport", "BenchResult", "Environment", "write_report"]
 
-TOOL = "an-deploy bench"
 BASELINE = "torch-fp32"
 UNSTABLE_P99_OVER_P50 = 3.0  # a row whose p99 is this many times its p50 is flagged as unstable
 
