@@ -65,10 +65,9 @@ def progress(message: str) -> None:
     _close_step()
     _State.step, _State.step_start = message, time.perf_counter()
     console = _console()
-    if not console.is_terminal:
-        console.print(f"{PREFIX} {message}", markup=False)
-        return
     console.print(f"{PREFIX} {message}", markup=False)
+    if not console.is_terminal:
+        return
     if _State.live is None:
         _State.live = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
                                console=console, transient=True)

@@ -39,6 +39,9 @@ def test_an_imagenet_file_for_the_demo_checkpoint_is_refused(demo: LoadedModel) 
     with pytest.raises(MismatchError, match=r"r50.onnx takes 3x224x224 inputs, which demo.pt \(an_resnet_demo, "
                                             r"input 1x16x16\) cannot run; pass the ONNX file exported from this"):
         _check(demo, identity_onnx(["N", 3, 224, 224], ["N", 1000]))
+    with pytest.raises(MismatchError) as info:
+        _check(demo, identity_onnx(["N", 3, 224, 224], ["N", 1000]))
+    assert "--arch" not in str(info.value)  # another architecture name cannot make this file fit
 
 
 def test_another_class_count_is_refused(demo: LoadedModel) -> None:
