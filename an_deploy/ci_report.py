@@ -50,6 +50,7 @@ def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
 
     start = time.perf_counter()
     check_output_dir(out_dir, what="--out folder")
+    out_dir.mkdir(parents=True, exist_ok=True)
     model, label = demo_model()
     with tempfile.TemporaryDirectory(prefix="an-deploy-ci-") as tmp:
         work = Path(tmp)
