@@ -142,7 +142,8 @@ def to_markdown(report: BenchReport) -> str:
 
 def write_chart(report: BenchReport, path: Path) -> None:
     """A PNG bar chart of the median latency per row on a log axis (one slow row does not squash the others),
-    each bar labelled with its p50, whiskers to p90 and p99, the real input shape and the hardware in the title.
+    each row labelled with its p50 (right of its p99 mark), marks at p90 and p99, the real input shape and the
+    hardware in the title.
 
     Raises:
         ImportError: matplotlib is not installed (``pip install an-deploy[report]``).
@@ -158,19 +159,19 @@ def write_chart(report: BenchReport, path: Path) -> None:
     p90 = [r.stats.p90_ms for r in ok if r.stats]
     p99 = [r.stats.p99_ms for r in ok if r.stats]
     fig, ax = plt.subplots(figsize=(8, 1.4 + 0.5 * max(len(ok), 1)))
-    bars = ax.barh(names, p50, color="#4c72b0", label="p50")
+    ax.barh(names, p50, color="#4c72b0", label="p50")
     ax.errorbar(p99, names, fmt="|", color="black", label="p99")
     ax.errorbar(p90, names, fmt="|", color="#dd8452", label="p90")
-    ax.bar_label(bars, labels=[f"{v:.3g} ms" for v in p50], padding=3, fontsize=7)
+    for name, median, tail in zip(names, p50, p99, strict=True):  # the label right of the row's p99 mark
+        ax.text(max(median, tail) * 1.25, name, f"p50 {median:.3g} ms", va="center", fontsize=7)
     ax.set_xscale("log")
     if p50:
-        low, high = min(p50), max(max(p99), max(p50))
-        ax.set_xlim(low / 2, high * 4)  # room for the labels right of the longest bar
+        ax.set_xlim(min(p50) / 2, max(max(p99), max(p50)) * 8)  # room for the labels
     ax.invert_yaxis()
     ax.set_xlabel("latency per call (ms, log scale)")
     shape = "x".join(map(str, report.config.input_shape))
     ax.set_title(f"{report.config.model}, input {shape}\n{report.environment.hardware()}", fontsize=8)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, -0.35), ncol=3, fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)
     plt.close(fig)

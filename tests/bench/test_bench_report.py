@@ -142,7 +142,7 @@ def test_the_chart_has_a_log_axis_and_a_label_on_every_bar(tmp_path: Path, monke
     (ax,) = figures[0].axes
     assert ax.get_xscale() == "log"
     labels = {t.get_text() for t in ax.texts}
-    assert {"2 ms", "1 ms", "400 ms"} <= labels
+    assert {"p50 2 ms", "p50 1 ms", "p50 400 ms"} <= labels
     assert "input 4x3" in ax.get_title()
     assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC
 
