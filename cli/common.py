@@ -10,6 +10,7 @@ terminated (SIGTERM).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,9 @@ class _State:
     task: Any = None
     step: str | None = None
     step_start = 0.0
+    # the last stdout guard stays referenced after it is swapped out: print() holds only a borrowed reference
+    # to sys.stdout while it writes, and the guard swaps itself out from inside that write
+    guard: Any = None
 
 
 def _console() -> Console:
@@ -70,20 +74,39 @@ def progress(message: str) -> None:
         return
     if _State.live is None:
         _State.live = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn(),
-                               console=console, transient=True)
+                               console=console, transient=True, redirect_stdout=False, redirect_stderr=False)
         _State.live.start()
+        _State.guard = _StdoutGuard(sys.stdout)
+        sys.stdout = _State.guard  # type: ignore[assignment]
         _State.task = _State.live.add_task(message)
     else:
         _State.live.update(_State.task, description=message)
         _State.live.reset(_State.task)
 
 
+class _StdoutGuard:
+    """Stands in for ``sys.stdout`` while the spinner runs: the first write stops the spinner, so a result line
+    is never mixed into it or erased when it clears (stdout itself is untouched: results never move to stderr)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: Any) -> Any:
+        end_progress()
+        return self.stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
 def end_progress(finished: bool = True) -> None:
     """Stop the spinner (if any) and close the current step (``finished``: it completed, not failed)."""
-    _close_step(finished)
+    if isinstance(sys.stdout, _StdoutGuard):
+        sys.stdout = sys.stdout.stream
     if _State.live is not None:
         _State.live.stop()
         _State.live, _State.task = None, None
+    _close_step(finished)
 
 
 def warn(message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -54,3 +55,15 @@ def test_quiet_shows_no_progress_but_warnings(stderr: io.StringIO) -> None:
     common.warn("fc.weight has NaN")
     assert common._State.live is None
     assert stderr.getvalue().strip() == "warning: fc.weight has NaN"
+
+
+def test_a_result_on_stdout_stops_the_spinner_first_and_stays_on_stdout(
+    stderr: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _use(stderr, terminal=True)
+    common.progress("validating")
+    assert common._State.live is not None
+    print("PASSED | result")
+    assert common._State.live is None and not isinstance(sys.stdout, common._StdoutGuard)
+    assert capsys.readouterr().out == "PASSED | result\n"
+    assert "PASSED" not in stderr.getvalue()
