@@ -79,6 +79,6 @@ def run_bench(
     report.notes.append("inputs are moved to each row's device before timing; outputs stay on it")
     if warning is not None:
         report.notes.append(warning)
-    for name in report.summary["unstable_rows"]:
-        warn(next(n for n in report.notes if n.startswith(f"unstable timing in {name}:")))
+    for row in report.summary["unstable_rows"]:
+        warn(next(n for n in report.notes if n.startswith(f"unstable timing in {row}:")))
     return report, write_report(report, out)
