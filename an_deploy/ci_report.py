@@ -23,6 +23,7 @@ from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_
 from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
 from an_deploy.checkpoint_file import save_checkpoint
+from an_deploy.files import check_output_dir
 
 LATENCY_BATCH = 8
 
@@ -49,8 +50,9 @@ def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
     from an_deploy.parity.matrix import run_parity
 
     start = time.perf_counter()
-    model, label = demo_model()
+    check_output_dir(out_dir, what="--out folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    model, label = demo_model()
     with tempfile.TemporaryDirectory(prefix="an-deploy-ci-") as tmp:
         work = Path(tmp)
         checkpoint = work / "an_resnet_demo.pt"

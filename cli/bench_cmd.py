@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from an_deploy.cli.common import progress, user_errors
+from an_deploy.cli.common import progress, user_errors, warn
 
 
 def bench(
@@ -15,21 +15,23 @@ def bench(
         Path | None, typer.Argument(help="Checkpoint (.pth/.pt); the demo architecture with random weights if omitted.")
     ] = None,
     arch: Annotated[str | None, typer.Option(help="Architecture (inferred from the checkpoint if omitted).")] = None,
-    batch: Annotated[int, typer.Option(help="Batch size of the timed input.")] = 1,
-    iters: Annotated[int, typer.Option(help="Timed calls per row (at least).")] = 100,
-    warmup: Annotated[int, typer.Option(help="Untimed warm-up calls per row.")] = 10,
-    min_seconds: Annotated[float, typer.Option(help="Keep timing each row until this many seconds passed.")] = 0.0,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size of the timed input.")] = 1,
+    iters: Annotated[int, typer.Option(min=1, help="Timed calls per row (at least).")] = 100,
+    warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up calls per row.")] = 10,
+    min_seconds: Annotated[float, typer.Option(min=0.0, help="Keep timing each row until this many seconds "
+                                               "passed.")] = 0.0,
     compile_row: Annotated[bool, typer.Option("--compile/--no-compile", help="Include torch.compile.")] = True,
     trt: Annotated[bool, typer.Option("--trt/--no-trt", help="Include the TensorRT rows (skipped without it).")] = True,
     plugin: Annotated[Path | None, typer.Option(help="AttentiveNorm plugin library for the trt-plugin rows.")] = None,
-    out: Annotated[Path, typer.Option(help="Report folder: latency.json, latency.md, latency.png.")] = Path("reports"),
+    out: Annotated[Path, typer.Option(help="Report folder (created if missing): latency.json, latency.md, "
+                                   "latency.png, replaced atomically if they exist.")] = Path("reports"),
 ) -> None:
     """Time every backend on one model and write JSON, Markdown and a PNG chart naming the hardware."""
     from an_deploy.bench.runner import run_bench
 
     with user_errors():
         report, paths = run_bench(
-            model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress
+            model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress, warn=warn
         )
         typer.echo(paths["md"].read_text())
         failed = report.summary["rows_failed"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from an_deploy.cli.common import progress, user_errors
+from an_deploy.cli.common import JSON_HELP, emit_json, progress, user_errors
 from an_deploy.cli.models_cmd import ArchOption, CheckpointArg
 
 
@@ -15,8 +15,9 @@ def export(
     model: CheckpointArg,
     arch: ArchOption = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output .onnx (default: MODEL with "
-                                                "suffix .onnx, or -decomposed.onnx). Written atomically, "
-                                                "only after every check passed.")] = None,
+                                                "suffix .onnx, or -decomposed.onnx). Written only after every "
+                                                "check passed; an existing file is replaced atomically; never "
+                                                "one of the inputs.")] = None,
     opset: Annotated[int, typer.Option("--opset", help="ai.onnx opset, 18..20.")] = 18,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Example input NxCxHxW, e.g. "
                                                     "1x3x224x224 (default: the architecture's).")] = None,
@@ -25,10 +26,12 @@ def export(
     form: Annotated[str, typer.Option("--form", help="function: one AttentiveNorm node per AN layer plus a "
                                       "local ONNX function (ONNX Runtime runs it as is, TensorRT binds the plugin "
                                       "once the function is stripped); decomposed: standard ops only.")] = "function",
+    json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export a checkpoint to ONNX, run onnx.checker (full) and shape inference, and validate ONNX Runtime
     against PyTorch (output names, shapes, values) before writing the file."""
     from an_deploy.export.pipeline import export_checkpoint, parse_shape
+    from an_deploy.json_records import export_record
 
     with user_errors():
         shape = parse_shape(input_shape) if input_shape is not None else None
@@ -36,6 +39,9 @@ def export(
         out = output if output is not None else model.with_name(model.stem + suffix)
         s = export_checkpoint(model, out, arch=arch, opset=opset, input_shape=shape, dynamic_batch=dynamic_batch,
                               form=form, progress=progress)
+        if json_out:
+            emit_json(export_record(s))
+            return
         v = s.validation
         top1 = f", top-1 agreement {v.top1_agreement:.2%}" if v.top1_agreement is not None else ""
         typer.echo(

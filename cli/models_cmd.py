@@ -1,4 +1,4 @@
-"""``an-deploy archs``, ``inspect`` and ``eval``: list architectures, look at a checkpoint, evaluate the demo."""
+"""``an-deploy inspect`` and ``eval``: look at a checkpoint, evaluate the demo (``archs`` is in archs_cmd)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from an_deploy.cli.common import user_errors
+from an_deploy.cli.common import JSON_HELP, emit_json, user_errors, warn
 from an_deploy.errors import UserError
 
 if TYPE_CHECKING:
@@ -47,30 +47,43 @@ def load_config(path: Path | None) -> ModelConfig | None:
         return read_config(path)
     except ConfigError as e:
         raise UserError(str(e)) from None
+JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
 
-def archs() -> None:
-    """List the architectures this tool can load."""
-    from an_deploy.models.registry import ARCHS
+def _warn_nonfinite(path: Path) -> None:
+    from an_deploy.checkpoint import read_state_dict
+    from an_deploy.weights_check import finite_warning
 
-    for info in ARCHS.values():
-        typer.echo(f"{info.name:18s} input {'x'.join(map(str, info.input_shape)):12s} {info.description}")
+    message = finite_warning(read_state_dict(path)[0], str(path))
+    if message is not None:
+        warn(message)
 
 
 def inspect(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
-            assume_published: AssumePublishedOption = False) -> None:
+            assume_published: AssumePublishedOption = False, json_out: JsonFlag = False) -> None:
     """Load a checkpoint; list the options it uses (and where each came from) and its AttentiveNorm layers."""
+    from an_deploy.checkpoint import load_model
+    from an_deploy.json_records import inspect_record
     from an_deploy.summary import describe
 
     with user_errors():
+        if json_out:
+            emit_json(inspect_record(load_model(model, arch, load_config(config), assume_published)))
+            return
         typer.echo(describe(model, arch, load_config(config), assume_published))
+        _warn_nonfinite(model)
 
 
 def evaluate(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
-             assume_published: AssumePublishedOption = False) -> None:
+             assume_published: AssumePublishedOption = False, json_out: JsonFlag = False) -> None:
     """Evaluate a demo-model checkpoint (16x16 digits) on the shipped held-out digits and print its accuracy."""
+    from an_deploy.json_records import eval_record
     from an_deploy.summary import evaluate_digits
 
     with user_errors():
         result = evaluate_digits(model, arch, load_config(config), assume_published)
+        _warn_nonfinite(model)
+        if json_out:
+            emit_json(eval_record(result, model))
+            return
         typer.echo(f"{result.arch}: held-out accuracy {result.accuracy:.4f} ({result.correct}/{result.total} digits)")

@@ -15,8 +15,9 @@ def parity(
     model: CheckpointArg,
     onnx: Annotated[Path, typer.Option("--onnx", help="The function-form .onnx exported from MODEL.")],
     arch: ArchOption = None,
-    report: Annotated[Path | None, typer.Option("--report", help="Write the JSON report here (and a Markdown "
-                                                "table next to it, .md).")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="x.json or x.md: write both x.json (the report) "
+                                                "and x.md (its table); existing ones are replaced atomically, an "
+                                                "input never. Checked before the run.")] = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Random inputs for non-demo models (the demo "
                                        "model uses its held-out digits).")] = 8,
 ) -> None:
@@ -24,12 +25,14 @@ def parity(
     mean/p99 abs, cosine, required atol/rtol, top-1 agreement. Rule |out - ref| <= atol + rtol*|ref| with the
     tolerance table of an_deploy/parity/tolerances.py. Exit 1 on failure."""
     from an_deploy.parity.matrix import run_parity
+    from an_deploy.report_schema import check_report_path
 
     with user_errors():
+        paths = check_report_path(report, inputs=[model, onnx]) if report is not None else None
         result = run_parity(model, onnx, arch=arch, batch=batch, progress=progress)
-        if report is not None:
-            md = result.write(report)
-            progress(f"wrote {report} and {md}")
+        if report is not None and paths is not None:
+            result.write(report)
+            progress(f"wrote {paths[0]} and {paths[1]}")
         typer.echo(result.to_markdown())
         typer.echo(result.verdict())
     if not result.passed:

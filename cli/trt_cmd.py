@@ -6,37 +6,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from typer.core import TyperArgument, TyperCommand
 
 from an_deploy.cli.common import progress, user_errors
 from an_deploy.trt import AnImpl
 from an_deploy.trt.availability import Backend
 
 if TYPE_CHECKING:
-    from typer._click import Context, HelpFormatter
-
     from an_deploy.trt.builder import BuildOptions
-
-
-class _PlainArgument(TyperArgument):
-    """An argument listed by its metavar alone (no ``<path>`` type tag)."""
-
-    def display_type_rich(self, ctx: Context) -> str | None:
-        return None
-
-
-class PlainHelpCommand(TyperCommand):
-    """Plain help that reads at 80 columns: no boxed table, conventional metavars (``MODEL.onnx``, ``FILE``)."""
-
-    def format_help(self, ctx: Context, formatter: HelpFormatter) -> None:
-        self.rich_markup_mode = None
-        for param in self.params:
-            if type(param) is TyperArgument:
-                param.__class__ = _PlainArgument
-        super().format_help(ctx, formatter)
-
-    def collect_usage_pieces(self, ctx: Context) -> list[str]:
-        return [piece.strip("{}") for piece in super().collect_usage_pieces(ctx)]
 
 
 def _shape_option(which: str) -> object:

@@ -3,61 +3,26 @@ a Markdown table and a PNG chart that names the hardware."""
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib.metadata
 import json
-import os
-import platform
-import shutil
-import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from an_deploy.bench.timing import LatencyStats
+from an_deploy.files import staged_outputs
+from an_deploy.report_schema import SCHEMA_VERSION, build_report, environment, hardware_line, now
 
-SCHEMA_VERSION = 1
-TOOL = "an-deploy bench"
+__all__ = ["SCHEMA_VERSION", "BenchConfig", "BenchReport", "BenchResult", "Environment", "write_report"]
+
 BASELINE = "torch-fp32"
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name from /proc/cpuinfo, else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def gpu_driver() -> str | None:
-    """The NVIDIA driver version from nvidia-smi, or None."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+UNSTABLE_P99_OVER_P50 = 3.0  # a row whose p99 is this many times its p50 is flagged as unstable
 
 
 @dataclass
 class Environment:
+    """The machine (``an_deploy.report_schema.environment`` as a dataclass)."""
+
     python: str
     platform: str
     cpu: str
@@ -70,25 +35,13 @@ class Environment:
 
     @classmethod
     def collect(cls) -> Environment:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-        names = ("an-deploy", "torch", "onnx", "onnxruntime", "tensorrt", "numpy")
-        return cls(
-            python=platform.python_version(),
-            platform=platform.platform(),
-            cpu=cpu_model(),
-            cpu_cores=cores,
-            torch_threads=torch.get_num_threads(),
-            packages={n: _version(n) for n in names},
-            cuda=torch.version.cuda if gpu else None,
-            gpu=gpu,
-            driver=gpu_driver() if gpu else None,
-        )
+        """This machine's environment."""
+        env = environment()
+        return cls(**{f.name: env[f.name] for f in fields(cls)})
 
     def hardware(self) -> str:
         """One line naming the hardware, for titles."""
-        cpu = f"{self.cpu} ({self.cpu_cores} cores, {self.torch_threads} torch threads)"
-        return f"{self.gpu} (driver {self.driver or '?'}) + {cpu}" if self.gpu else cpu
+        return hardware_line(asdict(self))
 
 
 @dataclass
@@ -116,26 +69,33 @@ class BenchReport:
     config: BenchConfig
     environment: Environment
     results: list[BenchResult]
-    schema_version: int = SCHEMA_VERSION
-    tool: str = TOOL
-    tool_version: str | None = field(default_factory=lambda: _version("an-deploy"))
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(default_factory=now)
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.summary:
             self.summary = summarize(self.results)
+        for name in self.summary.get("unstable_rows", []):
+            r = next(r for r in self.results if r.name == name)
+            if r.stats is not None:
+                self.notes.append(
+                    f"unstable timing in {name}: p99 {r.stats.p99_ms:.3f} ms is {r.stats.p99_ms / r.stats.p50_ms:.0f}x "
+                    f"p50 {r.stats.p50_ms:.3f} ms (a busy machine?); rerun with more --iters or --min-seconds"
+                )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The report in the shared schema (``an_deploy.report_schema``), kind ``latency``."""
+        return build_report("latency", asdict(self.config), [asdict(r) for r in self.results], self.summary,
+                            asdict(self.environment), self.notes, self.created)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
 
 def summarize(results: list[BenchResult]) -> dict[str, Any]:
-    """Fastest row by median, each row's median speed-up over the PyTorch fp32 row, and the row counts."""
+    """Fastest row by median, each row's median speed-up over the PyTorch fp32 row, the row counts, and the
+    rows whose p99 exceeds ``UNSTABLE_P99_OVER_P50`` times their p50."""
     ok = [r for r in results if r.status == "ok" and r.stats is not None]
     base = next((r.stats for r in ok if r.name == BASELINE), None)
     fastest = min(ok, key=lambda r: r.stats.p50_ms if r.stats else float("inf"), default=None)
@@ -148,6 +108,7 @@ def summarize(results: list[BenchResult]) -> dict[str, Any]:
         "speedup_p50_vs_baseline": {
             r.name: round(base.p50_ms / r.stats.p50_ms, 3) for r in ok if base and r.stats and r.stats.p50_ms > 0
         },
+        "unstable_rows": [r.name for r in ok if r.stats and r.stats.p99_ms > UNSTABLE_P99_OVER_P50 * r.stats.p50_ms],
     }
 
 
@@ -180,7 +141,9 @@ def to_markdown(report: BenchReport) -> str:
 
 
 def write_chart(report: BenchReport, path: Path) -> None:
-    """A PNG bar chart of the median latency per row, whiskers to p90 and p99, hardware in the title.
+    """A PNG bar chart of the median latency per row on a log axis (one slow row does not squash the others),
+    each row labelled with its p50 (right of its p99 mark), marks at p90 and p99, the real input shape and the
+    hardware in the title.
 
     Raises:
         ImportError: matplotlib is not installed (``pip install an-deploy[report]``).
@@ -195,30 +158,48 @@ def write_chart(report: BenchReport, path: Path) -> None:
     p50 = [r.stats.p50_ms for r in ok if r.stats]
     p90 = [r.stats.p90_ms for r in ok if r.stats]
     p99 = [r.stats.p99_ms for r in ok if r.stats]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * max(len(ok), 1)))
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.5 * max(len(ok), 1)))
     ax.barh(names, p50, color="#4c72b0", label="p50")
     ax.errorbar(p99, names, fmt="|", color="black", label="p99")
     ax.errorbar(p90, names, fmt="|", color="#dd8452", label="p90")
+    for name, median, tail in zip(names, p50, p99, strict=True):  # the label right of the row's p99 mark
+        ax.text(max(median, tail) * 1.25, name, f"p50 {median:.3g} ms", va="center", fontsize=7)
+    ax.set_xscale("log")
+    if p50:
+        ax.set_xlim(min(p50) / 2, max(max(p99), max(p50)) * 8)  # room for the labels
     ax.invert_yaxis()
-    ax.set_xlabel("latency per call (ms)")
+    ax.set_xlabel("latency per call (ms, log scale)")
     shape = "x".join(map(str, report.config.input_shape))
-    ax.set_title(f"{report.config.model} {shape}\n{report.environment.hardware()}", fontsize=8)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.set_title(f"{report.config.model}, input {shape}\n{report.environment.hardware()}", fontsize=8)
+    ax.legend(loc="upper right", bbox_to_anchor=(1.0, -0.35), ncol=3, fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=120)
     plt.close(fig)
 
 
 def write_report(report: BenchReport, out_dir: Path, stem: str = "latency") -> dict[str, Path]:
-    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (the chart only when matplotlib is installed)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out_dir / f"{stem}.json", "md": out_dir / f"{stem}.md", "png": out_dir / f"{stem}.png"}
+    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` (the chart only when matplotlib is installed),
+    together and atomically (``an_deploy.files.staged_outputs``).
+
+    Raises:
+        OutputPathError: the folder cannot be created or the files cannot be written.
+    """
+    from an_deploy.files import OutputPathError
+
     try:
-        write_chart(report, paths["png"])
-    except ImportError:
-        report.notes.append("no chart: matplotlib is not installed (pip install an-deploy[report])")
-        del paths["png"]
-        print("[an-deploy] no latency chart: matplotlib is not installed", file=sys.stderr)
-    paths["json"].write_text(report.to_json() + "\n")
-    paths["md"].write_text(to_markdown(report))
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputPathError(f"cannot create report folder {out_dir}: {e.strerror or e}") from None
+    paths = {"json": out_dir / f"{stem}.json", "md": out_dir / f"{stem}.md", "png": out_dir / f"{stem}.png"}
+    with staged_outputs() as stage:
+        try:
+            import matplotlib  # noqa: F401  (optional: the [report] extra)
+        except ImportError:
+            report.notes.append("no chart: matplotlib is not installed (pip install an-deploy[report])")
+            del paths["png"]
+            print("[an-deploy] no latency chart: matplotlib is not installed", file=sys.stderr)
+        else:
+            write_chart(report, stage.path_for(paths["png"]))
+        stage.write_text(paths["json"], report.to_json() + "\n")
+        stage.write_text(paths["md"], to_markdown(report))
     return paths

@@ -10,6 +10,9 @@ from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_
 from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
 from an_deploy.errors import UserError
+from an_deploy.files import check_output_dir
+from an_deploy.resources import check_memory
+from an_deploy.weights_check import finite_warning
 
 
 def run_bench(
@@ -24,11 +27,15 @@ def run_bench(
     plugin: Path | None,
     out: Path,
     log: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = lambda _: None,
 ) -> tuple[BenchReport, dict[str, Path]]:
     """Benchmark one model and write ``latency.{json,md,png}`` under ``out``.
 
+    Every check that can fail (options, report folder, checkpoint, memory for the batch) runs before the
+    first timed row. The report's input shape and batch are those of the tensor actually timed.
+
     Raises:
-        UserError: bad checkpoint or options.
+        UserError: bad checkpoint or options, an unwritable report folder, or a batch too large for memory.
     """
     from an_deploy.export.torch_export import export_model
     from an_deploy.export.validate import realistic_inputs
@@ -36,8 +43,7 @@ def run_bench(
 
     if batch < 1 or iters < 1 or warmup < 0 or min_seconds < 0:
         raise UserError("--batch and --iters must be >= 1, --warmup and --min-seconds >= 0")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; give a folder")
+    check_output_dir(out, inputs=[checkpoint, plugin], what="--out folder")
     if checkpoint is None:
         from an_deploy.models.randomize import calibrated_
 
@@ -54,14 +60,25 @@ def run_bench(
 
         loaded = load_model(checkpoint, arch)
         model, name, label = loaded.model.eval(), loaded.arch, f"{loaded.arch} ({checkpoint.name})"
+    warning = finite_warning(model, str(checkpoint) if checkpoint is not None else label)
+    if warning is not None:
+        warn(warning)
     shape = (batch, *get_arch(name).input_shape[1:])
+    check_memory(model, shape, "bench", "--batch")
     log(f"exporting {label} in function form")
     function = export_model(model, (1, *shape[1:]), form="function").model
     x = realistic_inputs(shape, batch)
+    if x.shape[0] < batch:  # the demo's held-out digits are fewer than the batch: repeat them
+        x = x.repeat(-(-batch // x.shape[0]), 1, 1, 1)[:batch].contiguous()
+    shape = tuple(x.shape)
     with tempfile.TemporaryDirectory(prefix="an-deploy-bench-") as work:
         rows = default_rows(model, function, shape, Path(work), compile_row, trt, plugin)
         results = measure(rows, x, warmup=warmup, iters=iters, min_seconds=min_seconds, log=log)
     config = BenchConfig(label, list(shape), warmup, iters, min_seconds, [r.name for r in rows])
     report = BenchReport(config, Environment.collect(), results)
     report.notes.append("inputs are moved to each row's device before timing; outputs stay on it")
+    if warning is not None:
+        report.notes.append(warning)
+    for row in report.summary["unstable_rows"]:
+        warn(next(n for n in report.notes if n.startswith(f"unstable timing in {row}:")))
     return report, write_report(report, out)

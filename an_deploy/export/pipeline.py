@@ -9,8 +9,9 @@ from pathlib import Path
 
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
-from an_deploy.export.checks import check_model, ensure_writable, save_atomic
+from an_deploy.export.checks import check_model
 from an_deploy.export.functions import an_nodes
+from an_deploy.export.metadata import provenance, stamp
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     OUTPUT_NAME,
@@ -19,8 +20,11 @@ from an_deploy.export.torch_export import (
     export_model,
 )
 from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
+from an_deploy.files import check_output_file, write_bytes_atomic
 from an_deploy.models.registry import get_arch
 from an_deploy.parity.tolerances import tolerance_for
+from an_deploy.resources import check_memory
+from an_deploy.weights_check import require_finite
 
 DYNAMIC_CHECK_BATCH = 7  # a second batch size run against a dynamic-batch export
 
@@ -82,11 +86,13 @@ def export_checkpoint(
     Raises:
         UserError: bad checkpoint, options, input shape or output path; checker or validation failure.
     """
-    ensure_writable(output)
+    check_output_file(output, inputs=[checkpoint], what="-o")
     progress(f"loading {checkpoint}")
     loaded = load_model(checkpoint, arch)
+    require_finite(loaded.model, str(checkpoint))
     shape = tuple(input_shape) if input_shape is not None else get_arch(loaded.arch).input_shape
     check_export_args(opset, form, shape)
+    check_memory(loaded.model, shape, "export", "--input-shape")
     progress(f"exporting {loaded.arch} ({form} form, opset {opset}, input {'x'.join(map(str, shape))})")
     start = time.perf_counter()
     result = export_model(loaded.model, shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
@@ -100,6 +106,7 @@ def export_checkpoint(
     progress(f"validating ONNX Runtime vs PyTorch fp32 (batch {', '.join(map(str, sizes))})")
     batches = [realistic_inputs(shape, n, seed=i) for i, n in enumerate(sizes)]
     validation = validate_onnx(result.model, loaded.model, batches, tolerance_for("ort", "fp32"), [OUTPUT_NAME])
-    save_atomic(result.model, output)
+    stamp(result.model, provenance(checkpoint, loaded.arch, loaded.model, form, opset))
+    write_bytes_atomic(output, result.model.SerializeToString())
     return ExportSummary(output, loaded.arch, form, opset, shape, dynamic_batch, len(result.an_layers), nodes,
                          seconds, validation)

@@ -12,15 +12,18 @@ from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.validate import realistic_inputs
-from an_deploy.models.registry import DEMO_INPUT_SHAPE
+from an_deploy.models.registry import DEMO_INPUT_SHAPE, get_arch
 from an_deploy.onnx_file import load_onnx
 from an_deploy.parity.compare import compare
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.parity.tolerances import tolerance_for
+from an_deploy.preflight import check_onnx_fits_model
+from an_deploy.resources import check_memory
 from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
 from an_deploy.trt.availability import Backend, tensorrt_available
+from an_deploy.weights_check import require_finite
 
 DEFAULT_BATCH = 8
 
@@ -86,15 +89,20 @@ def run_parity(
         The report (check ``.passed``).
 
     Raises:
-        UserError: unreadable files, a stripped (plugin-only) ONNX file, or mismatching input layouts.
+        UserError: unreadable files, a stripped (plugin-only) ONNX file, an ONNX file that does not fit the
+            checkpoint, non-finite weights, or a batch beyond the available memory.
     """
     loaded = load_model(checkpoint, arch)
+    require_finite(loaded.model, str(checkpoint))
     proto = load_onnx(onnx_path, check=False)
     has_function = any(is_an_function(f) for f in proto.functions)
     if an_nodes(proto) and not has_function:
         raise UserError(f"{onnx_path} has AttentiveNorm nodes without their function (stripped for TensorRT); "
                         "pass the function-form file")
+    check_onnx_fits_model(loaded.model, loaded.arch, get_arch(loaded.arch).input_shape, proto, onnx_path, checkpoint)
     static_batch, chw = _input_layout(proto)
+    if chw != DEMO_INPUT_SHAPE[1:]:
+        check_memory(loaded.model, (batch, *chw), "parity", "--batch")
     x, desc = _inputs(chw, batch, static_batch)
     chunk = static_batch or x.shape[0]
     classifier = loaded.model(x[:1]).dim() == 2

@@ -3,50 +3,16 @@ summary) and a Markdown table."""
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
-import os
-import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import an_deploy
+from an_deploy.files import staged_outputs
 from an_deploy.parity.compare import OutputStats
+from an_deploy.report_schema import SCHEMA_VERSION, build_report, cpu_model, environment, now, report_paths
 
-SCHEMA_VERSION = 1
-
-
-def cpu_model() -> str:
-    """The CPU model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def _version(package: str) -> str | None:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def environment() -> dict[str, Any]:
-    """Package versions, CPU and GPU of this machine."""
-    import torch
-
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": {p: _version(p) for p in ("torch", "onnx", "onnxruntime", "onnxscript", "tensorrt", "numpy")},
-        "cpu": cpu_model(),
-        "cpu_cores": os.cpu_count(),
-        "gpu": gpu,
-    }
+__all__ = ["SCHEMA_VERSION", "Comparison", "ParityReport", "cpu_model", "environment"]
 
 
 @dataclass
@@ -66,6 +32,8 @@ class ParityReport:
     comparisons: list[Comparison] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # backend -> reason
     environment: dict[str, Any] = field(default_factory=environment)
+    notes: list[str] = field(default_factory=list)
+    created: str = field(default_factory=now)
 
     @property
     def passed(self) -> bool:
@@ -84,14 +52,9 @@ class ParityReport:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "tool": {"name": "an_deploy", "version": an_deploy.__version__},
-            "environment": self.environment,
-            "config": self.config,
-            "results": [asdict(c) for c in self.comparisons],
-            "summary": self.summary(),
-        }
+        """The report in the shared schema (``an_deploy.report_schema``), kind ``parity``."""
+        return build_report("parity", self.config, [asdict(c) for c in self.comparisons], self.summary(),
+                            self.environment, self.notes, self.created)
 
     def to_markdown(self) -> str:
         lines = [
@@ -114,16 +77,25 @@ class ParityReport:
         for backend, reason in self.skipped.items():
             lines.append(f"\nSkipped {backend}: {reason}")
         env = self.environment
+        lines += [f"\nNote: {n}" for n in self.notes]
         lines += ["", f"Machine: {env['cpu']} ({env['cpu_cores']} cores), GPU {env['gpu'] or 'none'}; "
                   + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)]
         return "\n".join(lines) + "\n"
 
-    def write(self, json_path: Path) -> Path:
-        """Write the JSON to ``json_path`` and the Markdown next to it (``.md``); returns the Markdown path."""
-        json_path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        md = json_path.with_suffix(".md")
-        md.write_text(self.to_markdown())
-        return md
+    def write(self, path: Path) -> Path:
+        """Write ``x.json`` and ``x.md`` for a ``path`` named ``x.json`` or ``x.md``, together and atomically.
+
+        Returns:
+            The Markdown path.
+
+        Raises:
+            OutputPathError: another suffix, or the files cannot be written.
+        """
+        json_path, md_path = report_paths(path)
+        with staged_outputs() as stage:
+            stage.write_text(json_path, json.dumps(self.to_json(), indent=2) + "\n")
+            stage.write_text(md_path, self.to_markdown())
+        return md_path
 
     def verdict(self) -> str:
         """The final stdout line: ``PASSED | ...`` or ``FAILED | ...``."""

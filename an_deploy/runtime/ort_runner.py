@@ -8,6 +8,12 @@ import numpy as np
 import onnx
 import torch
 
+from an_deploy.errors import UserError
+
+
+class OrtLoadError(UserError):
+    """ONNX Runtime refuses a model that parsed (an unknown op or domain, an invalid graph)."""
+
 
 def default_providers() -> list[str]:
     """``CUDAExecutionProvider`` (when available) then ``CPUExecutionProvider``."""
@@ -29,7 +35,14 @@ class OrtRunner:
         if threads is not None:
             options.intra_op_num_threads = threads
         source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
-        self.session = ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+
+        try:
+            self.session = ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
+        except (state.Fail, state.InvalidGraph, state.InvalidArgument, state.NotImplemented, state.InvalidProtobuf,
+                state.RuntimeException) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise OrtLoadError(f"ONNX Runtime cannot load the model for {name}: {first}") from None
         self.name = name
         self.precision = "fp32"
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"

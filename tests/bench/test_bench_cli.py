@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
 from typer.testing import CliRunner
 
 from an_deploy.cli.main import app
+from an_deploy.models.digits import DEMO_CHECKPOINT
 from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
 
 
@@ -28,8 +30,37 @@ def test_bench_demo_writes_the_report_and_skips_trt_with_the_reason(tmp_path: Pa
     assert "| torch-fp32 | cpu |" in result.stdout and result.stdout.strip().splitlines()[-1].startswith("PASSED |")
 
 
-def test_bench_bad_options_are_one_line_errors(tmp_path: Path) -> None:
+def test_bench_out_of_range_options_are_usage_errors(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--iters", "0", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and result.stderr.startswith("error: ")
+    assert result.exit_code == 2 and "Invalid value for '--iters'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_missing_checkpoint_is_one_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", str(tmp_path / "missing.pth"), "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "error: " in result.stderr and "Traceback" not in result.output
+    assert result.exit_code == 1 and result.stderr.startswith("error: ") and "Traceback" not in result.output
+
+
+def test_bench_times_the_batch_it_reports_beyond_the_demo_digits(tmp_path: Path) -> None:
+    args = ["bench", "--batch", "400", "--iters", "2", "--warmup", "0", "--no-compile", "--no-trt",
+            "--out", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "latency.json").read_text())
+    assert data["config"]["input_shape"] == [400, 1, 16, 16]
+    assert {r["stats"]["batch"] for r in data["results"] if r["status"] == "ok"} == {400}
+    assert "input 400x1x16x16" in (tmp_path / "latency.md").read_text()
+
+
+def test_bench_warns_about_non_finite_weights(tmp_path: Path) -> None:
+    sd = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
+    sd = sd.get("state_dict", sd)
+    sd["fc.weight"][0, :2] = float("nan")
+    path = tmp_path / "nan.pt"
+    torch.save(sd, path)
+    args = ["bench", str(path), "--batch", "1", "--iters", "1", "--warmup", "0", "--no-compile", "--no-trt",
+            "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "fc.weight (2 NaN of 1280)" in result.stderr
+    assert "fc.weight (2 NaN of 1280)" in (tmp_path / "r" / "latency.md").read_text()

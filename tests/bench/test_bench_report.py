@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
 import torch
 
-from an_deploy.bench.report import SCHEMA_VERSION, BenchConfig, BenchReport, Environment, write_report
+from an_deploy.bench.report import (
+    SCHEMA_VERSION,
+    BenchConfig,
+    BenchReport,
+    BenchResult,
+    Environment,
+    to_markdown,
+    write_chart,
+    write_report,
+)
 from an_deploy.bench.suite import Row, RowUnavailable, measure
 from an_deploy.bench.timing import LatencyStats, time_cpu
 
@@ -82,7 +93,7 @@ def test_written_report_has_the_schema_a_table_and_a_png(tmp_path: Path) -> None
     paths = write_report(_report(), tmp_path)
     data = json.loads(paths["json"].read_text())
     assert data["schema_version"] == SCHEMA_VERSION
-    assert data["tool"] == "an-deploy bench" and data["tool_version"]
+    assert data["kind"] == "latency" and data["tool"]["name"] == "an-deploy" and data["tool"]["version"]
     for key in ("python", "cpu", "cpu_cores", "packages", "gpu", "driver"):
         assert key in data["environment"]
     assert data["environment"]["packages"]["torch"]
@@ -98,3 +109,63 @@ def test_written_report_has_the_schema_a_table_and_a_png(tmp_path: Path) -> None
     assert "| torch-fp32 | cpu |" in md and "skipped: tensorrt not importable" in md
     assert data["environment"]["cpu"] in md
     assert paths["png"].read_bytes()[:8] == PNG_MAGIC
+
+
+def _stats(p50: float, p99: float) -> LatencyStats:
+    return LatencyStats(iterations=100, mean_ms=p50, std_ms=0.0, min_ms=p50, p50_ms=p50, p90_ms=p50, p99_ms=p99,
+                        max_ms=p99, throughput=1e3 / p50, batch=1)
+
+
+def _fixed_report() -> BenchReport:
+    results = [
+        BenchResult("torch-fp32", "cpu", "ok", timer="perf_counter", stats=_stats(2.0, 2.5)),
+        BenchResult("ort-function", "cpu", "ok", timer="perf_counter", stats=_stats(1.0, 50.0)),
+        BenchResult("torch-compile-fp32", "cpu", "ok", timer="perf_counter", stats=_stats(400.0, 410.0)),
+    ]
+    config = BenchConfig("tiny", [4, 3], warmup=1, iters=100, min_seconds=0.0, rows=[r.name for r in results])
+    return BenchReport(config, Environment.collect(), results)
+
+
+def test_a_row_whose_p99_is_far_above_its_p50_is_flagged_unstable() -> None:
+    report = _fixed_report()
+    assert report.summary["unstable_rows"] == ["ort-function"]
+    assert any(n.startswith("unstable timing in ort-function: p99 50.000 ms is 50x") for n in report.notes)
+    assert "Note: unstable timing in ort-function" in to_markdown(report)
+
+
+def test_the_chart_has_a_log_axis_and_a_label_on_every_bar(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib.pyplot as plt
+
+    figures = []
+    monkeypatch.setattr(plt, "close", figures.append)
+    write_chart(_fixed_report(), tmp_path / "c.png")
+    (ax,) = figures[0].axes
+    assert ax.get_xscale() == "log"
+    labels = {t.get_text() for t in ax.texts}
+    assert {"p50 2 ms", "p50 1 ms", "p50 400 ms"} <= labels
+    assert "input 4x3" in ax.get_title()
+    assert (tmp_path / "c.png").read_bytes()[:8] == PNG_MAGIC
+
+
+def test_reports_are_replaced_atomically_with_ordinary_permissions(tmp_path: Path) -> None:
+    old = tmp_path / "latency.json"
+    old.write_text("old")
+    before = os.umask(0o022)
+    try:
+        paths = write_report(_fixed_report(), tmp_path)
+    finally:
+        os.umask(before)
+    assert json.loads(old.read_text())["kind"] == "latency"
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths.values()} == {0o644}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latency.json", "latency.md", "latency.png"]
+
+
+def test_parity_and_latency_reports_share_one_schema(tmp_path: Path) -> None:
+    from an_deploy.parity.report import ParityReport
+
+    latency = _fixed_report().to_dict()
+    parity = ParityReport(config={"arch": "x"}).to_json()
+    assert list(latency) == list(parity)
+    assert set(latency["environment"]) == set(parity["environment"])
+    assert (latency["kind"], parity["kind"]) == ("latency", "parity")
+    assert latency["tool"] == parity["tool"]
