@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from typer.testing import CliRunner
 
 from an_deploy.cli.main import app
-from an_deploy.models.digits import DEMO_CHECKPOINT
 from an_deploy.trt.availability import SKIP_REASON, tensorrt_available
+from tests.cli.harness import poisoned_demo
 
 
 def test_bench_demo_writes_the_report_and_skips_trt_with_the_reason(tmp_path: Path) -> None:
@@ -53,11 +52,7 @@ def test_bench_times_the_batch_it_reports_beyond_the_demo_digits(tmp_path: Path)
 
 
 def test_bench_warns_about_non_finite_weights(tmp_path: Path) -> None:
-    sd = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
-    sd = sd.get("state_dict", sd)
-    sd["fc.weight"][0, :2] = float("nan")
-    path = tmp_path / "nan.pt"
-    torch.save(sd, path)
+    path = poisoned_demo(tmp_path / "nan.pt", "fc.weight", float("nan"), count=2)
     args = ["bench", str(path), "--batch", "1", "--iters", "1", "--warmup", "0", "--no-compile", "--no-trt",
             "--out", str(tmp_path / "r")]
     result = CliRunner().invoke(app, args)

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
 from typer.testing import CliRunner, Result
 
 from an_deploy.cli.main import app
+from an_deploy.models.digits import DEMO_CHECKPOINT
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,6 +25,16 @@ def snapshot(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def poisoned_demo(path: Path, key_suffix: str, value: float, count: int = 1) -> Path:
+    """A copy of the demo checkpoint (its wrapper and metadata kept) with ``value`` (NaN/Inf) written into the first
+    ``count`` elements of the first tensor whose name ends with ``key_suffix``."""
+    wrapper = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
+    sd = wrapper["state_dict"]
+    sd[next(k for k in sd if k.endswith(key_suffix))].view(-1)[:count] = value
+    torch.save(wrapper, path)
+    return path
 
 
 def invoke(args: list[str]) -> Result:

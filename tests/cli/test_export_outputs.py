@@ -12,10 +12,9 @@ from pathlib import Path
 
 import onnx
 import pytest
-import torch
 
 from an_deploy.models.digits import DEMO_CHECKPOINT
-from tests.cli.harness import assert_user_error, invoke, snapshot
+from tests.cli.harness import assert_user_error, invoke, poisoned_demo, snapshot
 
 
 @pytest.fixture
@@ -25,13 +24,7 @@ def work(tmp_path: Path) -> Path:
 
 
 def _nan_checkpoint(folder: Path) -> Path:
-    sd = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
-    sd = sd.get("state_dict", sd)
-    name = next(k for k in sd if k.endswith("bn2.bias_"))
-    sd[name][0, 0] = float("nan")
-    path = folder / "nan.pt"
-    torch.save(sd, path)
-    return path
+    return poisoned_demo(folder / "nan.pt", "bn2.bias_", float("nan"))
 
 
 CASES = [

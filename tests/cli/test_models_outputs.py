@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from an_deploy.models.digits import DEMO_CHECKPOINT
-from tests.cli.harness import invoke
+from tests.cli.harness import invoke, poisoned_demo
 
 
 def _nan_checkpoint(folder: Path) -> Path:
-    sd = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
-    sd = sd.get("state_dict", sd)
-    sd["fc.weight"][0, :2] = float("nan")
-    path = folder / "nan.pt"
-    torch.save(sd, path)
-    return path
+    return poisoned_demo(folder / "nan.pt", "fc.weight", float("nan"), count=2)
 
 
 def test_inspect_json() -> None:

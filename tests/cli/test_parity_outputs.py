@@ -9,11 +9,10 @@ from pathlib import Path
 
 import onnx
 import pytest
-import torch
 from onnx import TensorProto, helper
 
 from an_deploy.models.digits import DEMO_CHECKPOINT
-from tests.cli.harness import assert_user_error, invoke, snapshot
+from tests.cli.harness import assert_user_error, invoke, poisoned_demo, snapshot
 from tests.test_preflight import identity_onnx
 
 
@@ -29,10 +28,7 @@ def _unknown_op_onnx() -> onnx.ModelProto:
 def work(tmp_path: Path) -> Path:
     """The demo checkpoint, a NaN copy of it and ONNX files that do not fit it in one way or another."""
     shutil.copy(DEMO_CHECKPOINT, tmp_path / "model.pt")
-    sd = torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)
-    sd = sd.get("state_dict", sd)
-    sd[next(k for k in sd if k.endswith("bn2.weight_"))][0, 0] = float("inf")
-    torch.save(sd, tmp_path / "inf.pt")
+    poisoned_demo(tmp_path / "inf.pt", "bn2.weight_", float("inf"))
     onnx.save(identity_onnx(["N", 1, 16, 16], ["N", 10]), tmp_path / "fits.onnx")
     onnx.save(identity_onnx(["N", 1, 16, 16], ["N", 10]), tmp_path / "fits.json")
     onnx.save(identity_onnx(["N", 3, 224, 224], ["N", 1000]), tmp_path / "r50.onnx")
