@@ -1,4 +1,8 @@
-"""Post-export validation: ONNX Runtime vs PyTorch float32, in the order output names -> shapes -> values.
+"""Post-export validation: ONNX Runtime vs the float64 model, in the order output names -> shapes -> values.
+
+Default rule (``RelativeRule``): ORT's max abs error against the float64 model is at most 3x PyTorch fp32's own
+error against it on the same batch, plus a small floor. ``--atol/--rtol`` judge ORT against the float64 model
+with the plain rule instead. The float64 copy of the model is made once for all batches.
 
 Every failure is gathered before one :class:`ValidationError` is raised (its ``issues`` keep each typed
 failure); the caller decides whether that warns or fails.
@@ -6,6 +10,7 @@ failure); the caller decides whether that warns or fails.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import onnx
@@ -17,8 +22,8 @@ from torch import nn
 
 from an_deploy.errors import UserError
 from an_deploy.models.registry import DEMO_INPUT_SHAPE
-from an_deploy.parity.compare import compare
-from an_deploy.parity.tolerances import Tolerance
+from an_deploy.parity.compare import compare_with_rule
+from an_deploy.parity.tolerances import RelativeRule, Tolerance
 from an_deploy.runtime.ort_runner import OrtRunner
 
 
@@ -40,9 +45,13 @@ class ValidationError(UserError):
 
 @dataclass
 class ValidationResult:
+    """The worst errors of ORT against the float64 model over every batch, and the rule applied."""
+
     max_abs: float
     max_rel: float
-    tolerance: Tolerance
+    rule: str
+    bound: float  # the smallest max abs error allowed over the batches
+    torch_error: float | None = None  # PyTorch fp32's worst max abs error against float64 (relative rule)
     batch_sizes: list[int] = field(default_factory=list)
     top1_agreement: float | None = None
 
@@ -62,15 +71,16 @@ def realistic_inputs(input_shape: tuple[int, ...], batch: int, seed: int = 0) ->
     return torch.randn(batch, c, h, w, generator=g) * scale + shift
 
 
-def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[torch.Tensor], tol: Tolerance,
-                  output_names: list[str]) -> ValidationResult:
-    """Run ``onnx_model`` in ONNX Runtime (CPU) and ``model`` in PyTorch float32 on each batch and compare.
+def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[torch.Tensor],
+                  rule: Tolerance | RelativeRule, output_names: list[str]) -> ValidationResult:
+    """Run ``onnx_model`` in ONNX Runtime (CPU) and ``model`` in float64 (and, for a relative rule, float32) on
+    each batch and judge ORT against the float64 output.
 
     Args:
         onnx_model: the exported model.
-        model: the eval-mode PyTorch model it came from.
+        model: the eval-mode PyTorch model it came from (not modified).
         batches: input batches (for a dynamic-batch export, use more than one batch size).
-        tol: the pass rule's atol and rtol.
+        rule: a ``RelativeRule`` (bound from PyTorch fp32's own error) or a plain ``Tolerance``.
         output_names: the expected ONNX output names.
 
     Returns:
@@ -80,34 +90,41 @@ def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[t
         ValidationError: wrong output names, shapes or values (all failures, in that order).
     """
     runner = OrtRunner(onnx_model, name="ort-validate")
+    model64 = copy.deepcopy(model).to(torch.float64).eval()
     issues: list[ValidationIssue] = []
     if runner.output_names != output_names:
         issues.append(ValidationIssue("names", f"outputs {runner.output_names}, expected {output_names}"))
-    pairs = []
+    runs = []
     for x in batches:
-        with torch.no_grad():
-            ref = model(x)
         try:
             out = runner.run(x)
         except (OrtFail, OrtInvalidArgument, OrtRuntimeException) as e:
             issues.append(ValidationIssue("shapes", f"ONNX Runtime failed on batch {tuple(x.shape)}: {e}"))
             continue
-        if tuple(out.shape) != tuple(ref.shape):
+        with torch.no_grad():
+            ref64 = model64(x.to(torch.float64))
+            torch_error = float((model(x).to(torch.float64) - ref64).abs().max()) if isinstance(
+                rule, RelativeRule) else None
+        if tuple(out.shape) != tuple(ref64.shape):
             issues.append(ValidationIssue("shapes", f"batch {x.shape[0]}: ONNX {tuple(out.shape)} vs "
-                                                    f"PyTorch {tuple(ref.shape)}"))
+                                                    f"PyTorch {tuple(ref64.shape)}"))
         else:
-            pairs.append((x.shape[0], out, ref))
+            runs.append((x.shape[0], out, ref64, torch_error))
     max_abs = max_rel = 0.0
+    bounds: list[float] = []
     agreements = []
-    for n, out, ref in pairs:
-        stats = compare(out, ref, tol, classifier=out.dim() == 2)
+    for n, out, ref64, torch_error in runs:
+        stats = compare_with_rule(out, ref64, rule, torch_error, classifier=out.dim() == 2)
         max_abs, max_rel = max(max_abs, stats.max_abs), max(max_rel, stats.max_rel)
+        bounds.append(stats.atol)
         if stats.top1_agreement is not None:
             agreements.append(stats.top1_agreement)
         if not stats.passed:
-            issues.append(ValidationIssue("values", f"batch {n}: max abs {stats.max_abs:.3e}, max rel "
-                                                    f"{stats.max_rel:.3e} (atol {tol.atol:g}, rtol {tol.rtol:g})"))
+            issues.append(ValidationIssue("values", f"batch {n}: max abs {stats.max_abs:.3e} from the float64 model, "
+                                                    f"max rel {stats.max_rel:.3e}; rule {stats.rule}"))
     if issues:
         raise ValidationError(issues)
-    return ValidationResult(max_abs, max_rel, tol, [int(x.shape[0]) for x in batches],
+    errors = [e for *_, e in runs if e is not None]
+    return ValidationResult(max_abs, max_rel, rule.describe(), min(bounds, default=0.0),
+                            max(errors) if errors else None, [int(x.shape[0]) for x in batches],
                             min(agreements) if agreements else None)
