@@ -11,12 +11,13 @@ import torch
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
+from an_deploy.export.model_def import load_with_model_def
 from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.registry import DEMO_INPUT_SHAPE
 from an_deploy.onnx_file import load_onnx
-from an_deploy.parity.compare import compare
+from an_deploy.parity.compare import OutputStats, compare, compare_with_rule
 from an_deploy.parity.report import Comparison, ParityReport
-from an_deploy.parity.tolerances import tolerance_for
+from an_deploy.parity.tolerances import RelativeRule, Tolerance, rule_from_options, tolerance_for
 from an_deploy.runtime.base import Runner, precision_of, trt_rows
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
@@ -60,25 +61,49 @@ def _inputs(chw: tuple[int, ...], batch: int, static_batch: int | None) -> tuple
     return x, desc
 
 
+def _judge(runner: Runner, reference: str, outputs: dict[str, torch.Tensor], rule: Tolerance | RelativeRule,
+           torch_error: float, classifier: bool) -> OutputStats:
+    """ORT and PyTorch rows by ``rule`` (against fp64 directly; against PyTorch fp32 or the function form with
+    that reference's own bound added), TensorRT rows by the tolerance table."""
+    family = _family(runner)
+    out, ref = outputs[runner.name], outputs[reference]
+    if family == "trt":
+        return compare(out, ref, tolerance_for(family, precision_of(runner)), classifier=classifier)
+    slack = 0.0
+    if isinstance(rule, RelativeRule) and reference == "torch-fp32":
+        slack = torch_error
+    elif isinstance(rule, RelativeRule) and reference != "torch-fp64":
+        slack = rule.bound(torch_error)
+    return compare_with_rule(out, ref, rule, torch_error, classifier=classifier, slack=slack)
+
+
 def run_parity(
     checkpoint: Path,
     onnx_path: Path,
     arch: str | None = None,
     batch: int = DEFAULT_BATCH,
     progress: Callable[[str], None] = lambda _: None,
+    model_def: str | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
 ) -> ParityReport:
     """Run every backend on the same inputs and compare.
 
     Comparisons: every row vs the float64 reference; ORT rows also vs PyTorch fp32; the decomposed form vs
-    the function form. TensorRT rows come from :func:`an_deploy.runtime.base.trt_rows` when TensorRT is
-    importable.
+    the function form. PyTorch and ORT rows are judged by the relative rule (max abs error against float64 at
+    most 3x PyTorch fp32's own, plus a floor; a comparison against another output adds that output's own
+    bound) or, with ``atol``/``rtol``, by the plain rule. TensorRT rows come from
+    :func:`an_deploy.runtime.base.trt_rows` when TensorRT is importable and use the tolerance table.
 
     Args:
         checkpoint: the PyTorch checkpoint the ONNX file was exported from.
         onnx_path: a function-form (or decomposed) ONNX file.
-        arch: registry name (inferred when omitted).
+        arch: registry name (inferred when omitted; not with ``model_def``).
         batch: number of random inputs for non-demo models (the demo uses its held-out digits).
         progress: receives one line per slow step.
+        model_def: ``package.module:callable`` building the user's module (the state dict is loaded strictly).
+        atol: with ``rtol``, the plain rule for PyTorch and ORT rows.
+        rtol: see ``atol``.
 
     Returns:
         The report (check ``.passed``).
@@ -86,7 +111,14 @@ def run_parity(
     Raises:
         UserError: unreadable files, a stripped (plugin-only) ONNX file, or mismatching input layouts.
     """
-    loaded = load_model(checkpoint, arch)
+    rule = rule_from_options(atol, rtol)
+    if model_def is not None:
+        if arch is not None:
+            raise UserError("--arch and --model-def exclude each other: the model definition builds the model")
+        model, model_name, options = load_with_model_def(checkpoint, model_def), model_def, "live module"
+    else:
+        loaded = load_model(checkpoint, arch)
+        model, model_name, options = loaded.model, loaded.arch, f"live module ({loaded.arch})"
     proto = load_onnx(onnx_path, check=False)
     has_function = any(is_an_function(f) for f in proto.functions)
     if an_nodes(proto) and not has_function:
@@ -95,13 +127,16 @@ def run_parity(
     static_batch, chw = _input_layout(proto)
     x, desc = _inputs(chw, batch, static_batch)
     chunk = static_batch or x.shape[0]
-    classifier = loaded.model(x[:1]).dim() == 2
-    config = {"checkpoint": str(checkpoint), "onnx": str(onnx_path), "arch": loaded.arch, "inputs": desc,
+    with torch.no_grad():
+        classifier = model(x[:1]).dim() == 2
+    config = {"checkpoint": str(checkpoint), "onnx": str(onnx_path), "arch": model_name, "inputs": desc,
               "num_inputs": int(x.shape[0]), "batch_chunk": chunk, "static_batch": static_batch,
-              "rule": "|out - ref| <= atol + rtol * |ref|"}
+              "an_layer_options": options,
+              "rule": f"PyTorch and ONNX Runtime rows: {rule.describe()}; TensorRT rows: "
+                      "|out - ref| <= atol + rtol * |ref| with the tolerance table"}
     report = ParityReport(config=config)
-    ref_runner = TorchRunner(loaded.model, torch.float64, name="torch-fp64")
-    fp32 = TorchRunner(loaded.model, torch.float32, name="torch-fp32")
+    ref_runner = TorchRunner(model, torch.float64, name="torch-fp64")
+    fp32 = TorchRunner(model, torch.float32, name="torch-fp32")
     rows: list[Runner] = [fp32]
     if has_function:
         rows.append(OrtRunner(proto, name="ort-function"))
@@ -124,9 +159,8 @@ def run_parity(
     pairs = [(r, ref_runner.name) for r in rows]
     pairs += [(r, fp32.name) for r in rows if _family(r) == "ort"]
     pairs += [(r, "ort-function") for r in rows if r.name == "ort-decomposed" and "ort-function" in outputs]
+    torch_error = float((outputs[fp32.name].to(torch.float64) - outputs[ref_runner.name]).abs().max())
     for runner, reference in pairs:
-        precision = precision_of(runner)
-        stats = compare(outputs[runner.name], outputs[reference], tolerance_for(_family(runner), precision),
-                        classifier=classifier)
-        report.comparisons.append(Comparison(runner.name, reference, "output", precision, stats))
+        stats = _judge(runner, reference, outputs, rule, torch_error, classifier)
+        report.comparisons.append(Comparison(runner.name, reference, "output", precision_of(runner), stats))
     return report
