@@ -15,6 +15,7 @@ import an_deploy
 from an_deploy.parity.compare import OutputStats
 
 SCHEMA_VERSION = 1
+PLAIN_RULE = "|out - ref| <= atol + rtol * |ref|"
 
 
 def cpu_model() -> str:
@@ -97,7 +98,7 @@ class ParityReport:
         lines = [
             f"# Parity: {self.config.get('arch')} ({self.config.get('onnx')})",
             "",
-            f"Inputs: {self.config.get('inputs')}; rule |out - ref| <= atol + rtol * |ref|.",
+            f"Inputs: {self.config.get('inputs')}; rule: {self.config.get('rule', PLAIN_RULE)}.",
             "",
             "| backend | reference | output | max abs | max rel | mean abs | p99 abs | cosine | required atol "
             "| required rtol | atol | rtol | top-1 agree | pass |",
