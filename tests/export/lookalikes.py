@@ -164,13 +164,12 @@ def randomised_(model: nn.Module, seed: int = 0) -> nn.Module:
     """Realistic weights and calibrated statistics (``calibrated_``), and distinct K affines in every AN layer
     whatever its class; eval mode."""
     g = torch.Generator().manual_seed(seed)
-    calibrated_(model, torch.randn(8, *SMALL_INPUT[1:], generator=g) * 0.8 + 0.1, seed=seed)
-    with torch.no_grad():
+    with torch.no_grad():  # before calibrating, so that the statistics after each AN layer fit its affines
         for m in model.modules():
             if isinstance(getattr(m, "weight_", None), nn.Parameter):
                 m.weight_.copy_(0.8 + 0.4 * torch.rand(m.weight_.shape, generator=g))
                 m.bias_.copy_(0.2 * torch.randn(m.bias_.shape, generator=g))
-    return model.eval()
+    return calibrated_(model, torch.randn(8, *SMALL_INPUT[1:], generator=g) * 0.8 + 0.1, seed=seed)
 
 
 def lookalike_resnet_mode5() -> nn.Module:
