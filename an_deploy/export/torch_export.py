@@ -175,23 +175,23 @@ def export_model(
     start = time.perf_counter()
     stand_in, names = replace_an_layers(model)
     x = torch.zeros(input_shape, dtype=torch.float32)
-    try:
-        with torch.no_grad():
-            stand_in(x)
-    except (RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))}: {first}") from None
     buffer = io.BytesIO()
     dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=DeprecationWarning)
-        warnings.simplefilter("ignore", category=FutureWarning)
-        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-        torch.onnx.export(
-            stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
-            do_constant_folding=True,
-        )
+    # one forward pass only (the trace's): a model that rejects the input shape fails inside the export
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
+                do_constant_folding=True,
+            )
+    except (RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))} (tracing it for the "
+                          f"export failed): {first}") from None
     proto = onnx.load_from_string(buffer.getvalue())
     _remove_initializer_identities(proto)
     _order_attributes(proto)
