@@ -82,20 +82,26 @@ def test_python_api_leaves_a_training_model_alone_and_can_skip_validation(tmp_pa
     assert (tmp_path / "m.onnx").is_file()
 
 
-def test_cli_model_def_mode5_sigmoid(cli, mode5_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("model_def,builder,extra", [(LOOKALIKE_DEF, la.lookalike_resnet_mode5, []),
+                                                     (OURS_DEF, la.ours_resnet_mode5, ["--input-shape", "1x3x32x32"])],
+                         ids=["authors", "ours"])
+def test_cli_model_def_mode5_sigmoid(cli, mode5_checkpoint: Path, tmp_path: Path, model_def: str,  # type: ignore[no-untyped-def]
+                                     builder, extra: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Modes 2, 5 and 6 share their keys, so the look-alike's checkpoint also fits our class; either way the live
+    module says sigmoid."""
     out = tmp_path / "mode5.onnx"
-    r = cli("export", str(mode5_checkpoint), "--model-def", LOOKALIKE_DEF, "-o", str(out))
+    r = cli("export", str(mode5_checkpoint), "--model-def", model_def, "-o", str(out), *extra)
     assert r.exit_code == 0, r.output
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith("PASSED | ") and "options from the live module" in last and "3 x max |PyTorch fp32" in last
     assert _activations(onnx.load(out)) == {int(spec.Activation.SIGMOID)}
-    model = la.lookalike_resnet_mode5()
+    model = builder()
     state = torch.load(mode5_checkpoint)["state_dict"]
     model.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
     x = torch.randn(5, *la.SMALL_INPUT[1:], generator=torch.Generator().manual_seed(9)) * 0.8 + 0.1
     _assert_within_rule(model.eval(), out, x)
     report = tmp_path / "parity.json"
-    r = cli("parity", str(mode5_checkpoint), "--onnx", str(out), "--model-def", LOOKALIKE_DEF, "--report", str(report))
+    r = cli("parity", str(mode5_checkpoint), "--onnx", str(out), "--model-def", model_def, "--report", str(report))
     assert r.exit_code == 0, r.output
     assert r.stdout.strip().splitlines()[-1].startswith("PASSED | ")
     assert "3 x max |PyTorch fp32 - fp64|" in report.with_suffix(".md").read_text()
