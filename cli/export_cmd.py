@@ -31,9 +31,8 @@ def _validation_line(s: ExportSummary) -> str:
     if v is None:
         return "validation SKIPPED (--no-validate)"
     top1 = f", top-1 agreement {v.top1_agreement:.2%}" if v.top1_agreement is not None else ""
-    torch_err = f", PyTorch fp32 {v.torch_error:.2e}" if v.torch_error is not None else ""
-    return (f"ORT vs float64 model (batch {', '.join(map(str, v.batch_sizes))}): max abs {v.max_abs:.2e}, max rel "
-            f"{v.max_rel:.2e}{torch_err}{top1}, {s.validation_seconds:.1f} s; rule {v.rule}")
+    return (f"ORT vs float64 model, max abs error <= bound: {v.describe()}{top1}; {s.validation_seconds:.1f} s; "
+            f"rule {v.rule}")
 
 
 def export(

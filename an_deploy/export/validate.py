@@ -42,17 +42,48 @@ class ValidationError(UserError):
         super().__init__("validation failed: " + "; ".join(f"[{i.kind}] {i.message}" for i in issues))
 
 
+@dataclass(frozen=True)
+class BatchCheck:
+    """One batch: ORT's max abs error against the float64 model and the bound it was held to."""
+
+    size: int
+    max_abs: float
+    bound: float
+    torch_error: float | None  # PyTorch fp32's max abs error against float64 (relative rule only)
+
+
 @dataclass
 class ValidationResult:
-    """The worst errors of ORT against the float64 model over every batch, and the rule applied."""
+    """The errors of ORT against the float64 model, batch by batch, and the rule applied."""
 
-    max_abs: float
+    max_abs: float  # worst over the batches
     max_rel: float
     rule: str
-    bound: float  # the smallest max abs error allowed over the batches
-    torch_error: float | None = None  # PyTorch fp32's worst max abs error against float64 (relative rule)
-    batch_sizes: list[int] = field(default_factory=list)
+    checks: list[BatchCheck] = field(default_factory=list)
     top1_agreement: float | None = None
+
+    @property
+    def batch_sizes(self) -> list[int]:
+        return [c.size for c in self.checks]
+
+    @property
+    def torch_error(self) -> float | None:
+        """PyTorch fp32's worst error against float64 over the batches (``None`` under a plain rule)."""
+        errors = [c.torch_error for c in self.checks if c.torch_error is not None]
+        return max(errors) if errors else None
+
+    @property
+    def worst_ratio(self) -> float:
+        """max over batches of error / bound (at most 1 when validation passed)."""
+        return max((c.max_abs / c.bound if c.bound > 0 else float(c.max_abs > 0) for c in self.checks), default=0.0)
+
+    def describe(self) -> str:
+        """Per batch ``error <= bound`` (and PyTorch fp32's own error), one line."""
+        parts = []
+        for c in self.checks:
+            own = f", PyTorch fp32 {c.torch_error:.2e}" if c.torch_error is not None else ""
+            parts.append(f"batch {c.size}: {c.max_abs:.2e} <= {c.bound:.2e}{own}")
+        return "; ".join(parts)
 
 
 def realistic_inputs(input_shape: tuple[int, ...], batch: int, seed: int = 0) -> torch.Tensor:
@@ -122,12 +153,12 @@ def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[t
             torch_error = None if fp32 is None else float((fp32.to(torch.float64) - ref64).abs().max())
             runs.append((x.shape[0], out, ref64, torch_error))
     max_abs = max_rel = 0.0
-    bounds: list[float] = []
+    checks: list[BatchCheck] = []
     agreements = []
     for n, out, ref64, torch_error in runs:
         stats = compare_with_rule(out, ref64, rule, torch_error, classifier=out.dim() == 2)
         max_abs, max_rel = max(max_abs, stats.max_abs), max(max_rel, stats.max_rel)
-        bounds.append(stats.atol)
+        checks.append(BatchCheck(int(n), stats.max_abs, stats.atol, torch_error))
         if stats.top1_agreement is not None:
             agreements.append(stats.top1_agreement)
         if not stats.passed:
@@ -135,7 +166,4 @@ def validate_onnx(onnx_model: onnx.ModelProto, model: nn.Module, batches: list[t
                                                     f"max rel {stats.max_rel:.3e}; rule {stats.rule}"))
     if issues:
         raise ValidationError(issues)
-    errors = [e for *_, e in runs if e is not None]
-    return ValidationResult(max_abs, max_rel, rule.describe(), min(bounds, default=0.0),
-                            max(errors) if errors else None, [int(x.shape[0]) for x in batches],
-                            min(agreements) if agreements else None)
+    return ValidationResult(max_abs, max_rel, rule.describe(), checks, min(agreements) if agreements else None)
