@@ -199,6 +199,13 @@ def test_unknown_activation_is_refused_with_the_layer_path(act: nn.Module, name:
     assert str(e.value) == f"0.0: attention activation {name} is not sigmoid, hsigmoid or softmax"
 
 
+@pytest.mark.parametrize("act", [la.hsigmoid(), la.HSigmoidv2(), la.HSigmoid(bias=3.0, divisor=6.0), nn.Hardsigmoid()],
+                         ids=["authors-hsigmoid", "HSigmoidv2", "mmcv-HSigmoid-3-6", "torch-Hardsigmoid"])
+def test_hsigmoid_variants_are_recognised_by_their_values(act: nn.Module) -> None:
+    (path, layer), = find_an_layers(_with_activation(act))
+    assert fold(layer, path).attrs["activation"] == spec.Activation.HSIGMOID
+
+
 def test_unknown_branch_part_is_refused_with_its_position() -> None:
     layer = la.AttnBatchNorm2d(C, 5)
     layer.attn_weights.attention.insert(2, nn.ReLU6())

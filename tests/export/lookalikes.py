@@ -37,10 +37,15 @@ class HSigmoidv2(nn.Module):
 
 
 class HSigmoid(nn.Module):
-    """The older mmcv hard sigmoid, clamp((x + 1) / 2, 0, 1): NOT the op's hsigmoid."""
+    """mmcv's hard sigmoid, clamp((x + bias) / divisor, 0, 1): the op's hsigmoid with the newer defaults (3, 6),
+    NOT with the older ones (1, 2)."""
+
+    def __init__(self, bias: float = 1.0, divisor: float = 2.0) -> None:
+        super().__init__()
+        self.bias, self.divisor = bias, divisor
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x + 1.0) / 2.0).clamp(0.0, 1.0)
+        return ((x + self.bias) / self.divisor).clamp_(0.0, 1.0)
 
 
 def _family1_layers(mode: int, c: int, k: int) -> list[nn.Module]:
