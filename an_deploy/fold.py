@@ -78,7 +78,7 @@ class _Branch:
         return FoldError(f"{self.where}: attention part {index} ({type(module).__name__}) {why}")
 
     def conv(self, index: int, m: nn.Conv2d) -> None:
-        if m.kernel_size != (1, 1) or m.groups != 1 or any(p != 0 for p in m.padding):  # type: ignore[union-attr]
+        if m.kernel_size != (1, 1) or m.groups != 1 or m.padding not in ((0, 0), "valid"):
             raise self.fail(index, m, "is not a plain 1x1 conv (groups 1, no padding)")
         if self.group_norm is not None or len(self.layers) == 2:
             raise self.fail(index, m, "is a third conv or follows the GroupNorm")

@@ -226,3 +226,12 @@ def test_fold_that_misses_the_forward_is_refused() -> None:
     without_stats.running_mean = None
     with pytest.raises(FoldError, match="no running statistics"):
         fold(without_stats.eval())
+
+
+@pytest.mark.parametrize("conv", [nn.Conv2d(C, 5, 3, padding=1, bias=False), nn.Conv2d(C, 5, 1, padding=1, bias=False)],
+                         ids=["3x3", "padded"])
+def test_attention_conv_must_be_a_plain_1x1(conv: nn.Conv2d) -> None:
+    layer = la.AttnBatchNorm2d(C, 5)
+    layer.attn_weights.attention[0] = conv
+    with pytest.raises(FoldError, match=r"^x: attention part 0 \(Conv2d\) is not a plain 1x1 conv"):
+        fold(realistic_(layer), "x")
