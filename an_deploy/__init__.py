@@ -48,7 +48,7 @@ def export(
         dynamic_batch: symbolic batch dimension (validated at a second batch size too).
         validate: run the validation.
         atol: with ``rtol``, judge by ``|out - ref| <= atol + rtol * |ref|`` against the float64 model; by default
-            ORT's error may be at most 3x PyTorch fp32's own error against the float64 model (plus a small floor).
+            ORT's error may be at most 5x PyTorch fp32's own error against the float64 model (plus a small floor).
         rtol: see ``atol``.
 
     Returns:

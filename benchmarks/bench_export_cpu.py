@@ -36,6 +36,7 @@ from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import an_resnet50  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
+from an_deploy.parity.tolerances import RelativeRule  # noqa: E402
 from an_deploy.runtime.ort_runner import OrtRunner  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
@@ -63,7 +64,7 @@ def time_export_pipeline(model: torch.nn.Module, size: int, repeats: int) -> dic
                   f"{s.validation_seconds:.1f} s), cpu {cpu:.1f} s, load {load_before:.1f}", flush=True)
     return {"runs": runs, "median_wall_s": statistics.median(r["wall_s"] for r in runs),
             "min_wall_s": min(r["wall_s"] for r in runs), "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
-            "rule": "max |ORT - fp64| <= 3 x max |PyTorch fp32 - fp64| + 1e-5"}
+            "rule": RelativeRule().describe()}
 
 
 def main() -> None:

@@ -92,7 +92,7 @@ def export_module(
         dynamic_batch: symbolic batch dimension (then validated at a second batch size too).
         form: ``function`` or ``decomposed``.
         validate: run ONNX Runtime against the float64 model before writing.
-        rule: the pass rule (default: ``RelativeRule()``, 3x PyTorch fp32's own error against float64).
+        rule: the pass rule (default: ``RelativeRule()``, 5x PyTorch fp32's own error against float64).
         example_input: the first validation batch (default: realistic random images of ``input_shape``).
         progress: receives one line per slow step.
 

@@ -4,7 +4,10 @@ Relative rule (``RelativeRule``, default for export's check and parity's ORT row
 against the float64 model may be at most ``multiple`` times PyTorch fp32's own max abs error against the
 float64 model on the same inputs, plus ``atol_floor`` for near-zero errors. A float32 runtime that sums in a
 different order is off the truth by about as much as PyTorch fp32 is, so the bound scales with the model
-(AN-ResNet-101 2e-4, AN-MobileNetV2 9e-4) instead of refusing correct exports.
+(AN-ResNet-101 2e-4, AN-MobileNetV2 9e-4) instead of refusing correct exports. The multiple is 5: per AN layer
+ORT's error is 1.2-1.4x PyTorch's, but the max over a whole network's logits is a noisy statistic, and a correct
+AN-MobileNetV2 export measured 0.7x to 3.4x (64x64, batch 7, 1 and 2 PyTorch threads, 2-core Xeon); one folded
+tensor scaled by 1.001 still gives 20x the bound on AN-ResNet-50.
 
 Plain rule (always both, explicitly): ``|out - ref| <= atol + rtol * |ref|`` (``--atol/--rtol`` and the table
 below). Keys are (backend family, precision) of the row under test; every row is judged against the float64
@@ -34,7 +37,7 @@ class Tolerance:
 class RelativeRule:
     """max |out - fp64| <= multiple * max |PyTorch fp32 - fp64| + atol_floor, on the same inputs."""
 
-    multiple: float = 3.0
+    multiple: float = 5.0
     atol_floor: float = 1e-5
 
     def bound(self, torch_error: float) -> float:

@@ -31,7 +31,7 @@ def _activations(model: onnx.ModelProto) -> set[int]:
 
 
 def _assert_within_rule(model: nn.Module, onnx_path: Path, x: torch.Tensor) -> None:
-    """Independent of the exporter's own check: ORT vs the float64 model within 3x PyTorch fp32's error + 1e-5."""
+    """Independent of the exporter's own check: ORT vs the float64 model within 5x PyTorch fp32's error + 1e-5."""
     out = torch.from_numpy(session(onnx.load(onnx_path)).run(None, {"input": x.numpy()})[0]).double()
     with torch.no_grad():
         ref64 = copy.deepcopy(model).double()(x.double())
@@ -93,7 +93,7 @@ def test_cli_model_def_mode5_sigmoid(cli, mode5_checkpoint: Path, tmp_path: Path
     r = cli("export", str(mode5_checkpoint), "--model-def", model_def, "-o", str(out), *extra)
     assert r.exit_code == 0, r.output
     last = r.stdout.strip().splitlines()[-1]
-    assert last.startswith("PASSED | ") and "options from the live module" in last and "3 x max |PyTorch fp32" in last
+    assert last.startswith("PASSED | ") and "options from the live module" in last and "5 x max |PyTorch fp32" in last
     assert _activations(onnx.load(out)) == {int(spec.Activation.SIGMOID)}
     model = builder()
     state = torch.load(mode5_checkpoint)["state_dict"]
@@ -104,7 +104,7 @@ def test_cli_model_def_mode5_sigmoid(cli, mode5_checkpoint: Path, tmp_path: Path
     r = cli("parity", str(mode5_checkpoint), "--onnx", str(out), "--model-def", model_def, "--report", str(report))
     assert r.exit_code == 0, r.output
     assert r.stdout.strip().splitlines()[-1].startswith("PASSED | ")
-    assert "3 x max |PyTorch fp32 - fp64|" in report.with_suffix(".md").read_text()
+    assert "5 x max |PyTorch fp32 - fp64|" in report.with_suffix(".md").read_text()
 
 
 def test_cli_plain_rule_and_no_validate(cli, mode5_checkpoint: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -158,4 +158,4 @@ def test_parity_python_call_with_model_def(mode5_checkpoint: Path, tmp_path: Pat
     report = run_parity(mode5_checkpoint, out, model_def=LOOKALIKE_DEF, batch=4)
     assert report.passed, report.to_markdown()
     assert report.config["arch"] == LOOKALIKE_DEF and report.config["an_layer_options"] == "live module"
-    assert "3 x max |PyTorch fp32 - fp64|" in report.config["rule"]
+    assert "5 x max |PyTorch fp32 - fp64|" in report.config["rule"]

@@ -15,6 +15,7 @@ from an_deploy.export.torch_export import ExportError, export_model
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_mobilenet_v2, an_resnet50
+from an_deploy.parity.tolerances import RelativeRule
 from an_deploy.summary import an_layers
 from tests.export.helpers import assert_close, session
 
@@ -30,9 +31,9 @@ def _check_forms(
 ) -> tuple[dict[str, float], dict]:
     """Export once (dynamic batch), check both forms, run every batch; returns max abs error vs PyTorch fp32.
 
-    Each form must be as accurate as PyTorch fp32 itself: its error vs the float64 model at most 3x PyTorch fp32's
-    own plus 1e-5 (two float32 summation orders, each off the truth by a similar random amount); the two forms
-    agree elementwise.
+    Each form must be as accurate as PyTorch fp32 itself, by the exporter's default rule (its error vs the float64
+    model at most 5x PyTorch fp32's own plus 1e-5: two float32 summation orders, each off the truth by a similar
+    random amount); the two forms agree elementwise.
     """
     result = export_model(model, shape, dynamic_batch=True)
     check_model(result.model)
@@ -54,7 +55,8 @@ def _check_forms(
             err64 = float((out - ref64).abs().max())
             err32 = float((out - ref).abs().max())
             what = f"{form} batch {len(x)}"
-            assert err64 <= 3 * torch_err + 1e-5, f"{what}: {err64:.3e} from float64, PyTorch fp32 {torch_err:.3e}"
+            bound = RelativeRule().bound(torch_err)
+            assert err64 <= bound, f"{what}: {err64:.3e} from float64, PyTorch fp32 {torch_err:.3e}"
             errors[form] = max(errors.get(form, 0.0), err32)
         assert_close(outs["decomposed"], outs["function"], ATOL, RTOL, "decomposed vs function")
     return errors, sessions

@@ -1,4 +1,4 @@
-"""The default validation rule: ONNX Runtime's max abs error against the float64 model at most 3x PyTorch fp32's own
+"""The default validation rule: ONNX Runtime's max abs error against the float64 model at most 5x PyTorch fp32's own
 (plus 1e-5). Realistic AN-ResNet-50, AN-ResNet-101 and AN-MobileNetV2 export with the defaults (PyTorch fp32 itself
 is up to ~1e-3 from float64 there, beyond the old fixed 1e-4); an export with one folded tensor perturbed by 0.1%
 is refused, as is one of the small look-alike model."""
@@ -54,7 +54,7 @@ def test_perturbed_fold_of_the_small_model_is_refused(tensor: str) -> None:
     with pytest.raises(ValidationError) as e:
         validate_onnx(perturbed(result.model, tensor, 1e-3), model, batches, RelativeRule(), [OUTPUT_NAME])
     assert [i.kind for i in e.value.issues] == ["values", "values"]
-    assert "3 x max |PyTorch fp32 - fp64|" in str(e.value)
+    assert "5 x max |PyTorch fp32 - fp64|" in str(e.value)
 
 
 def test_plain_rule_is_the_documented_one() -> None:

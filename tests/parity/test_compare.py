@@ -85,7 +85,7 @@ def test_relative_rule_bound_and_slack() -> None:
 
 
 def test_rule_from_options() -> None:
-    assert rule_from_options(None, None) == DEFAULT_RULE == RelativeRule(3.0, 1e-5)
+    assert rule_from_options(None, None) == DEFAULT_RULE == RelativeRule(5.0, 1e-5)
     assert rule_from_options(1e-3, None) == Tolerance(atol=1e-3, rtol=0.0)
     assert rule_from_options(None, 2e-3) == Tolerance(atol=0.0, rtol=2e-3)
     for bad in (-1.0, float("nan"), float("inf")):
