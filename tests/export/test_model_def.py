@@ -159,3 +159,16 @@ def test_parity_python_call_with_model_def(mode5_checkpoint: Path, tmp_path: Pat
     assert report.passed, report.to_markdown()
     assert report.config["arch"] == LOOKALIKE_DEF and report.config["an_layer_options"] == "live module"
     assert "5 x max |PyTorch fp32 - fp64|" in report.config["rule"]
+
+
+def test_parity_refuses_an_onnx_file_of_other_weights(mode5_checkpoint: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same architecture with other weights: every ORT row against float64 or PyTorch fp32 fails."""
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "other.onnx"
+    an_deploy.export(la.randomised_(la.lookalike_resnet_mode5(), seed=4), torch.randn(1, *la.SMALL_INPUT[1:]), out,
+                     validate=False)
+    report = run_parity(mode5_checkpoint, out, model_def=LOOKALIKE_DEF, batch=4)
+    failed = {(c.backend, c.reference) for c in report.comparisons if not c.stats.passed}
+    assert failed == {(f"ort-{f}", r) for f in ("function", "decomposed") for r in ("torch-fp64", "torch-fp32")}
+    assert report.verdict().startswith("FAILED | ")
