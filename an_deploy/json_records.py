@@ -58,9 +58,15 @@ def eval_record(result: EvalResult, path: Path) -> dict[str, Any]:
 
 
 def export_record(summary: ExportSummary) -> dict[str, Any]:
-    """``result``: path, arch, form, opset, input_shape, dynamic_batch, an_layers, an_nodes, export_seconds and
-    validation (batch_sizes, max_abs, max_rel, top1_agreement or null, atol, rtol, passed)."""
+    """``result``: path, arch, form, opset, input_shape, dynamic_batch, an_layers, an_nodes, options_source,
+    export_seconds and validation (null when skipped; else rule, batch_sizes, max_abs, max_rel, torch_error,
+    worst_ratio (error / bound, at most 1), top1_agreement or null, passed)."""
     v = summary.validation
+    validation = None if v is None else {
+        "rule": v.rule, "batch_sizes": list(v.batch_sizes), "max_abs": v.max_abs, "max_rel": v.max_rel,
+        "torch_error": v.torch_error, "worst_ratio": v.worst_ratio, "top1_agreement": v.top1_agreement,
+        "passed": True,
+    }
     return record("export", {
         "path": str(summary.path),
         "arch": summary.arch,
@@ -70,8 +76,7 @@ def export_record(summary: ExportSummary) -> dict[str, Any]:
         "dynamic_batch": summary.dynamic_batch,
         "an_layers": summary.an_layers,
         "an_nodes": summary.an_nodes,
+        "options_source": summary.options_source,
         "export_seconds": round(summary.export_seconds, 3),
-        "validation": {"batch_sizes": list(v.batch_sizes), "max_abs": v.max_abs, "max_rel": v.max_rel,
-                       "top1_agreement": v.top1_agreement, "atol": v.tolerance.atol, "rtol": v.tolerance.rtol,
-                       "passed": True},
+        "validation": validation,
     })

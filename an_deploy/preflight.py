@@ -49,14 +49,14 @@ def model_output_shape(model: nn.Module, chw: tuple[int, ...]) -> tuple[int, ...
         return None
 
 
-def check_onnx_fits_model(model: nn.Module, arch: str, arch_input: tuple[int, ...], onnx_model: onnx.ModelProto,
-                          onnx_path: Path, checkpoint: Path) -> None:
+def check_onnx_fits_model(model: nn.Module, arch: str, arch_input: tuple[int, ...] | None,
+                          onnx_model: onnx.ModelProto, onnx_path: Path, checkpoint: Path) -> None:
     """Refuse an ONNX file whose input the checkpoint's model cannot take, or whose output differs from it.
 
     Args:
         model: the checkpoint's model.
         arch: its architecture name.
-        arch_input: the architecture's usual input N x C x H x W, for the message.
+        arch_input: the architecture's usual input N x C x H x W, for the message (``None``: not known).
         onnx_model: the ONNX file's model.
         onnx_path: its path, for the message.
         checkpoint: the checkpoint's path, for the message.
@@ -71,8 +71,9 @@ def check_onnx_fits_model(model: nn.Module, arch: str, arch_input: tuple[int, ..
         raise MismatchError(f"{onnx_path} has input {_fmt(in_dims)}; expected N x C x H x W with static C, H, W")
     out = model_output_shape(model, tuple(d for d in chw if d is not None))
     if out is None:
-        raise MismatchError(f"{onnx_path} takes {_fmt(chw)} inputs, which {checkpoint} ({arch}, input "
-                            f"{_fmt(arch_input[1:])}) cannot run; {fix}")
+        usual = f", input {_fmt(arch_input[1:])}" if arch_input is not None else ""
+        raise MismatchError(f"{onnx_path} takes {_fmt(chw)} inputs, which {checkpoint} ({arch}{usual}) cannot run; "
+                            f"{fix}")
     if len(out_dims) != len(out) or any(d is not None and d != o for d, o in zip(out_dims[1:], out[1:], strict=True)):
         raise MismatchError(f"{onnx_path} outputs {_fmt(out_dims)} but {checkpoint} ({arch}) outputs "
                             f"{_fmt((None, *out[1:]))}; {fix}")

@@ -6,18 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from an_deploy.checkpoint import LoadedModel, load_model
+from an_deploy.discover import find_an_layers
 from an_deploy.errors import UserError
-from an_deploy.models.attentive_norm import is_attentive_norm
 from an_deploy.models.model_config import ModelConfig
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, get_arch
-
-
-def an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """(qualified name, layer) of every AttentiveNorm layer, in module order."""
-    return [(name, m) for name, m in model.named_modules() if is_attentive_norm(m)]
 
 
 def option_lines(loaded: LoadedModel) -> list[str]:
@@ -42,7 +36,7 @@ def describe(path: Path, arch: str | None = None, config: ModelConfig | None = N
         UserError: the checkpoint cannot be loaded as asked.
     """
     loaded = load_model(path, arch, config=config, assume_published=assume_published)
-    layers = an_layers(loaded.model)
+    layers = find_an_layers(loaded.model)
     params = sum(p.numel() for p in loaded.model.parameters())
     what = get_arch(loaded.arch).description if loaded.arch in ARCHS and config is None else "from its config"
     lines = [

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
     from an_deploy.trt.builder import BuildOptions
 
 
+BackendOption = Annotated[
+    Backend,
+    typer.Option(
+        "--backend",
+        metavar="auto|tensorrt|tensorrt-rtx",
+        help="auto: TensorRT if importable, else TensorRT-RTX (builds without a GPU).",
+    ),
+]
+
+
 def _shape_option(which: str) -> object:
     help_text = f"{which.capitalize()} input shape, e.g. 1x3x224x224 (give all three)."
     return typer.Option(f"--{which}-shape", metavar="SHAPE", help=help_text)
@@ -31,14 +41,7 @@ def trt_build(
             help="plugin: AN nodes bind our CUDA plugin; native: AN inlined into standard ops.",
         ),
     ] = AnImpl.PLUGIN,
-    backend: Annotated[
-        Backend,
-        typer.Option(
-            "--backend",
-            metavar="auto|tensorrt|tensorrt-rtx",
-            help="auto: TensorRT if importable, else TensorRT-RTX (builds without a GPU).",
-        ),
-    ] = Backend.AUTO,
+    backend: BackendOption = Backend.AUTO,
     plugin: Annotated[
         Path | None,
         typer.Option(

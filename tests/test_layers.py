@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 import pytest
 import torch
+from torch import nn
 
-from an_deploy.fold import FoldError, fold
+import tests.export.lookalikes as la
+from an_deploy import spec
+from an_deploy.discover import find_an_layers, is_an_layer
+from an_deploy.fold import FoldError, fold, verify_fold
 from an_deploy.fused_op import fused_op
 from an_deploy.models.attentive_norm import (
     AttnBatchNorm2d,
@@ -17,7 +22,9 @@ from an_deploy.models.attentive_norm import (
     HSigmoid,
     MixtureBatchNorm2d,
     MixtureGroupNorm,
+    is_attentive_norm,
 )
+from an_deploy.models.randomize import realistic_
 from an_deploy.reference import an_layer_reference
 from tests.an_layers import ACT_LAYERS, LAYERS, C, K, make_layer
 
@@ -168,3 +175,117 @@ def test_family2_hsigmoid_variants_differ() -> None:
     layer = AttnBatchNorm2d(C, K)
     assert torch.equal(layer.attn_weights.attention[2](z), torch.tensor([0.0, 2 / 6, 0.5, 3.5 / 6, 5 / 6]))
     assert torch.equal(ClampHSigmoid()(z), torch.tensor([0.0, 0.0, 0.5, 0.75, 1.0]))
+
+
+# --- structural discovery and fold of classes that are not ours (the authors' look-alikes) ---
+
+LOOKALIKES: dict[str, Callable[[], nn.Module]] = {
+    **{f"family1_bn_mode{m}": (lambda m=m: la.MixtureBatchNorm2d(C, 5, m)) for m in range(7)},
+    **{f"family1_gn_mode{m}": (lambda m=m: la.MixtureGroupNorm(C, 4, 5, m)) for m in (0, 1, 4)},
+    "family2_bn_rsd": lambda: la.AttnBatchNorm2d(C, 5),
+    "family2_bn_avg": lambda: la.AttnBatchNorm2d(C, 5, use_rsd=False),
+    "family2_bn_avgmax": lambda: la.AttnBatchNorm2d(C, 5, use_rsd=False, use_maxpool=True),
+    "family2_bn_rsd_gneps": lambda: la.AttnBatchNorm2d(C, 6, attn_mode=1, eps_var=1e-2),
+    "family2_gn_rsd": lambda: la.AttnGroupNorm(C, 6, 3),
+    "family2_gn_avgmax": lambda: la.AttnGroupNorm(C, 6, 3, use_rsd=False, use_maxpool=True),
+}
+EXPECTED_ACTIVATION = {0: spec.Activation.SIGMOID, 1: spec.Activation.SIGMOID, 2: spec.Activation.HSIGMOID,
+                       3: spec.Activation.HSIGMOID, 4: spec.Activation.HSIGMOID, 5: spec.Activation.SIGMOID,
+                       6: spec.Activation.SOFTMAX}
+
+
+def _lookalike(name: str, seed: int = 0) -> nn.Module:
+    layer = LOOKALIKES[name]()
+    realistic_(layer, seed=seed)
+    with torch.no_grad():  # realistic_ only knows our classes' mixtures
+        layer.weight_.copy_(0.8 + 0.4 * torch.rand(layer.weight_.shape))
+        layer.bias_.copy_(0.2 * torch.randn(layer.bias_.shape))
+    return layer.eval()
+
+
+@pytest.mark.parametrize("name", sorted(LOOKALIKES))
+def test_lookalike_layers_fold_to_their_own_forward(name: str) -> None:
+    layer = _lookalike(name)
+    assert not is_attentive_norm(layer) and is_an_layer(layer)
+    folded = fold(layer, "block.bn2")
+    x = _input(seed=5).to(torch.float64)
+    with torch.no_grad():
+        ref = copy.deepcopy(layer).double()(x)
+    _close(fused_op(x, folded.tensors, folded.attrs), ref, rtol=1e-10, atol=1e-10)
+    assert folded.origin == "live module"
+    if name.startswith("family1_"):
+        assert folded.attrs["activation"] == EXPECTED_ACTIVATION[int(name[-1])]
+        assert folded.attrs["attn_input"] == spec.AttnInput.RSD and folded.attrs["eps_var"] == 1e-3
+    else:
+        expected_input = {"rsd": spec.AttnInput.RSD, "avg": spec.AttnInput.AVG, "avgmax": spec.AttnInput.AVG_MAX}
+        assert folded.attrs["attn_input"] == expected_input[name.split("_")[2]]
+        assert folded.attrs["activation"] == spec.Activation.HSIGMOID
+        assert folded.attrs["eps_var"] == (1e-2 if name.endswith("gneps") else 1e-3)
+
+
+def test_modes_with_identical_keys_fold_to_different_activations() -> None:
+    """Modes 2, 5 and 6 have the same state-dict keys; the live layer types decide the activation."""
+    layers = {m: _lookalike(f"family1_bn_mode{m}") for m in (2, 5, 6)}
+    assert len({tuple(layer.state_dict()) for layer in layers.values()}) == 1
+    acts = {m: fold(layer).attrs["activation"] for m, layer in layers.items()}
+    assert acts == {2: spec.Activation.HSIGMOID, 5: spec.Activation.SIGMOID, 6: spec.Activation.SOFTMAX}
+
+
+def test_find_an_layers_in_a_mixed_tree() -> None:
+    model = nn.Sequential(nn.Conv2d(3, C, 1), make_layer("mixture_bn_mode2"),
+                          nn.Sequential(nn.ReLU(), la.AttnBatchNorm2d(C, 5)), la.AttnGroupNorm(C, 6, 3),
+                          nn.BatchNorm2d(C))
+    found = find_an_layers(model)
+    assert [name for name, _ in found] == ["1", "2.1", "3"]
+    assert find_an_layers(nn.Sequential(nn.BatchNorm2d(4), nn.GroupNorm(2, 4))) == []
+
+
+def _with_activation(act: nn.Module) -> nn.Module:
+    model = nn.Sequential(nn.Sequential(la.AttnBatchNorm2d(C, 5, act=act)))
+    return realistic_(model)
+
+
+@pytest.mark.parametrize("act,name", [(nn.Tanh(), "Tanh"), (la.HSigmoid(), "HSigmoid"), (nn.Softmax(dim=2), "Softmax")])
+def test_unknown_activation_is_refused_with_the_layer_path(act: nn.Module, name: str) -> None:
+    (path, layer), = find_an_layers(_with_activation(act))
+    with pytest.raises(FoldError) as e:
+        fold(layer, path)
+    assert str(e.value) == f"0.0: attention activation {name} is not sigmoid, hsigmoid or softmax"
+
+
+@pytest.mark.parametrize("act", [la.hsigmoid(), la.HSigmoidv2(), la.HSigmoid(bias=3.0, divisor=6.0), nn.Hardsigmoid()],
+                         ids=["authors-hsigmoid", "HSigmoidv2", "mmcv-HSigmoid-3-6", "torch-Hardsigmoid"])
+def test_hsigmoid_variants_are_recognised_by_their_values(act: nn.Module) -> None:
+    (path, layer), = find_an_layers(_with_activation(act))
+    assert fold(layer, path).attrs["activation"] == spec.Activation.HSIGMOID
+
+
+def test_unknown_branch_part_is_refused_with_its_position() -> None:
+    layer = la.AttnBatchNorm2d(C, 5)
+    layer.attn_weights.attention.insert(2, nn.ReLU6())
+    with pytest.raises(FoldError, match=r"^layer3.2.bn2: attention part 2 \(ReLU6\) is not a 1x1 conv"):
+        fold(realistic_(layer), "layer3.2.bn2")
+
+
+def test_fold_that_misses_the_forward_is_refused() -> None:
+    """A branch whose forward uses another eps than the one it keeps as an attribute: the fold reads the attribute
+    and the float64 check against the layer's own forward catches the difference."""
+    layer = _lookalike("family2_bn_rsd")
+    layer.attn_weights.eps = 1e-1
+    folded = fold(layer, verify=False)
+    layer.attn_weights.eps = 1e-3
+    with pytest.raises(FoldError, match="does not reproduce the layer's own forward"):
+        verify_fold(layer, folded, "x")
+    without_stats = la.AttnBatchNorm2d(C, 5)
+    without_stats.running_mean = None
+    with pytest.raises(FoldError, match="no running statistics"):
+        fold(without_stats.eval())
+
+
+@pytest.mark.parametrize("conv", [nn.Conv2d(C, 5, 3, padding=1, bias=False), nn.Conv2d(C, 5, 1, padding=1, bias=False)],
+                         ids=["3x3", "padded"])
+def test_attention_conv_must_be_a_plain_1x1(conv: nn.Conv2d) -> None:
+    layer = la.AttnBatchNorm2d(C, 5)
+    layer.attn_weights.attention[0] = conv
+    with pytest.raises(FoldError, match=r"^x: attention part 0 \(Conv2d\) is not a plain 1x1 conv"):
+        fold(realistic_(layer), "x")

@@ -20,7 +20,7 @@ import onnx
 from torch import nn
 
 import an_deploy
-from an_deploy.models.attentive_norm import is_attentive_norm
+from an_deploy.discover import find_an_layers
 
 PREFIX = "an_deploy."
 
@@ -37,9 +37,7 @@ def file_sha256(path: Path) -> str:
 def an_layer_options(model: nn.Module) -> list[dict[str, Any]]:
     """Each AttentiveNorm layer's options: qualified name, class, channels, K, eps and attention settings."""
     layers = []
-    for name, m in model.named_modules():
-        if not is_attentive_norm(m):
-            continue
+    for name, m in find_an_layers(model):
         k, c = m.weight_.shape
         entry: dict[str, Any] = {"name": name, "type": type(m).__name__, "channels": int(c), "k": int(k),
                                  "eps": float(m.eps)}
@@ -54,12 +52,13 @@ def an_layer_options(model: nn.Module) -> list[dict[str, Any]]:
     return layers
 
 
-def provenance(checkpoint: Path, arch: str, model: nn.Module, form: str, opset: int) -> dict[str, str]:
-    """The metadata entries for an export of ``checkpoint``."""
+def provenance(checkpoint: Path | None, arch: str, model: nn.Module, form: str, opset: int) -> dict[str, str]:
+    """The metadata entries for an export of ``checkpoint`` (``None``: a model given directly, no source file)."""
+    source = {} if checkpoint is None else {f"{PREFIX}source.file": Path(checkpoint).name,
+                                            f"{PREFIX}source.sha256": file_sha256(Path(checkpoint))}
     return {
         f"{PREFIX}version": an_deploy.__version__,
-        f"{PREFIX}source.file": Path(checkpoint).name,
-        f"{PREFIX}source.sha256": file_sha256(Path(checkpoint)),
+        **source,
         f"{PREFIX}arch": arch,
         f"{PREFIX}form": form,
         f"{PREFIX}opset": str(opset),

@@ -1,4 +1,8 @@
-"""``an-deploy export`` as a library call: checkpoint -> ONNX -> checks -> validation -> atomic write."""
+"""``an-deploy export`` as a library call: model -> ONNX -> checks -> validation -> atomic write.
+
+The model comes from a checkpoint and the registry (``--arch``), from a checkpoint and the user's own code
+(``--model-def package.module:callable``), or directly from Python (:func:`export_module`).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+from torch import nn
+
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.metadata import provenance, stamp
+from an_deploy.export.model_def import declared_input_shape, load_with_model_def
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     OUTPUT_NAME,
@@ -21,18 +29,21 @@ from an_deploy.export.torch_export import (
 )
 from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
 from an_deploy.files import check_output_file, write_bytes_atomic
-from an_deploy.models.registry import get_arch
-from an_deploy.parity.tolerances import tolerance_for
+from an_deploy.models.model_config import ModelConfig
+from an_deploy.parity.tolerances import RelativeRule, Tolerance, rule_from_options
 from an_deploy.resources import check_memory
 from an_deploy.weights_check import require_finite
 
-DYNAMIC_CHECK_BATCH = 7  # a second batch size run against a dynamic-batch export
+DYNAMIC_CHECK_BATCH = 2  # a second batch size run against a dynamic-batch export (3 when the example has 2)
+LIVE_MODULE = "live module"
 
 
 @dataclass
 class ExportSummary:
+    """What was written, how long each step took and what validation measured (``None``: skipped)."""
+
     path: Path
-    arch: str
+    arch: str  # registry name, the --model-def spec, or the module's class name
     form: str
     opset: int
     input_shape: tuple[int, ...]
@@ -40,7 +51,9 @@ class ExportSummary:
     an_layers: int
     an_nodes: int
     export_seconds: float
-    validation: ValidationResult
+    validation: ValidationResult | None
+    validation_seconds: float = 0.0
+    options_source: str = LIVE_MODULE  # where every AN layer's options were read
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -58,6 +71,79 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return dims
 
 
+def export_module(
+    model: nn.Module,
+    output: Path,
+    input_shape: tuple[int, ...],
+    *,
+    name: str,
+    opset: int = DEFAULT_OPSET,
+    dynamic_batch: bool = True,
+    form: str = "function",
+    validate: bool = True,
+    rule: Tolerance | RelativeRule | None = None,
+    example_input: torch.Tensor | None = None,
+    source: Path | None = None,
+    options_source: str = LIVE_MODULE,
+    progress: Callable[[str], None] = lambda _: None,
+) -> ExportSummary:
+    """Export an eval-mode module, check and (unless told not to) validate the file, then write it atomically.
+
+    Args:
+        model: the model (not modified; AN layers are found by structure and folded from the live module).
+        output: where the ``.onnx`` goes (written only when every check passed; never over an input file).
+        input_shape: example input N x C x H x W.
+        name: what the summary calls the model.
+        opset: default-domain opset.
+        dynamic_batch: symbolic batch dimension (then validated at a second batch size too).
+        form: ``function`` or ``decomposed``.
+        validate: run ONNX Runtime against the float64 model before writing.
+        rule: the pass rule (default: ``RelativeRule()``, 5x PyTorch fp32's own error against float64).
+        example_input: the first validation batch (default: realistic random images of ``input_shape``).
+        source: the checkpoint the weights came from (named, with its sha256, in the file's metadata).
+        options_source: where the AN layers' options came from (for the summary).
+        progress: receives one line per slow step.
+
+    Returns:
+        What was written and the measured errors.
+
+    Raises:
+        UserError: bad options, a layer that cannot be folded, checker or validation failure, bad output path.
+    """
+    check_output_file(output, inputs=[source], what="-o")
+    require_finite(model, str(source) if source is not None else name)
+    check_export_args(opset, form, input_shape)
+    check_memory(model, tuple(input_shape), "export", "--input-shape")
+    progress(f"exporting {name} ({form} form, opset {opset}, input {'x'.join(map(str, input_shape))})")
+    start = time.perf_counter()
+    result = export_model(model, input_shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
+    seconds = time.perf_counter() - start
+    progress("onnx.checker (full check) and shape inference")
+    check_model(result.model)
+    nodes = len(an_nodes(result.model))
+    if form == "function" and nodes != len(result.an_layers):
+        raise ExportError(f"the export has {nodes} AttentiveNorm nodes for {len(result.an_layers)} AN layers")
+    validation = None
+    start = time.perf_counter()
+    if validate:
+        rule = rule if rule is not None else RelativeRule()
+        n = input_shape[0]
+        sizes = [n, DYNAMIC_CHECK_BATCH if n != DYNAMIC_CHECK_BATCH else n + 1] if dynamic_batch else [n]
+        progress(f"validating ONNX Runtime against the float64 model (batch {', '.join(map(str, sizes))}): "
+                 f"{rule.describe()}")
+        batches = [realistic_inputs(input_shape, b, seed=i) for i, b in enumerate(sizes)]
+        if example_input is not None:
+            batches[0] = example_input.detach().to(torch.float32).cpu()
+        validation = validate_onnx(result.model, model, batches, rule, [OUTPUT_NAME])
+    else:
+        progress("validation skipped (--no-validate)")
+    validation_seconds = time.perf_counter() - start
+    stamp(result.model, provenance(source, name, model, form, opset))
+    write_bytes_atomic(output, result.model.SerializeToString())
+    return ExportSummary(output, name, form, opset, tuple(input_shape), dynamic_batch, len(result.an_layers), nodes,
+                         seconds, validation, validation_seconds, options_source)
+
+
 def export_checkpoint(
     checkpoint: Path,
     output: Path,
@@ -67,46 +153,56 @@ def export_checkpoint(
     dynamic_batch: bool = True,
     form: str = "function",
     progress: Callable[[str], None] = lambda _: None,
+    model_def: str | None = None,
+    validate: bool = True,
+    atol: float | None = None,
+    rtol: float | None = None,
+    config: ModelConfig | None = None,
+    assume_published: bool = False,
 ) -> ExportSummary:
     """Export a checkpoint, check and validate the file, then write it atomically.
 
     Args:
         checkpoint: the ``.pth`` file.
         output: where the ``.onnx`` goes (written only when every check passed).
-        arch: registry name (inferred from the checkpoint when omitted).
+        arch: registry name (inferred from the checkpoint when omitted; not with ``model_def``).
         opset: default-domain opset.
-        input_shape: example input N x C x H x W (the architecture's default when omitted).
+        input_shape: example input N x C x H x W (default: the architecture's, or the module's ``input_shape``).
         dynamic_batch: symbolic batch dimension.
         form: ``function`` or ``decomposed``.
         progress: receives one line per slow step.
+        model_def: ``package.module:callable`` returning the user's module (the state dict is loaded strictly).
+        validate: run the validation (``False``: skipped, and said so).
+        atol: with ``rtol``, the plain rule ``|out - ref| <= atol + rtol * |ref|`` instead of the relative one.
+        rtol: see ``atol``.
+        config: the model's training config (builds the model and states the options its keys cannot show).
+        assume_published: take the authors' published setting for options neither the keys nor a config show.
 
     Returns:
         What was written and the measured errors.
 
     Raises:
-        UserError: bad checkpoint, options, input shape or output path; checker or validation failure.
+        UserError: bad checkpoint, model definition, options, input shape or output path; a layer that cannot be
+            folded; checker or validation failure.
     """
     check_output_file(output, inputs=[checkpoint], what="-o")
+    rule = rule_from_options(atol, rtol)
     progress(f"loading {checkpoint}")
-    loaded = load_model(checkpoint, arch)
-    require_finite(loaded.model, str(checkpoint))
-    shape = tuple(input_shape) if input_shape is not None else get_arch(loaded.arch).input_shape
-    check_export_args(opset, form, shape)
-    check_memory(loaded.model, shape, "export", "--input-shape")
-    progress(f"exporting {loaded.arch} ({form} form, opset {opset}, input {'x'.join(map(str, shape))})")
-    start = time.perf_counter()
-    result = export_model(loaded.model, shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
-    seconds = time.perf_counter() - start
-    progress("onnx.checker (full check) and shape inference")
-    check_model(result.model)
-    nodes = len(an_nodes(result.model))
-    if form == "function" and nodes != len(result.an_layers):
-        raise ExportError(f"the export has {nodes} AttentiveNorm nodes for {len(result.an_layers)} AN layers")
-    sizes = [shape[0], DYNAMIC_CHECK_BATCH] if dynamic_batch and shape[0] != DYNAMIC_CHECK_BATCH else [shape[0]]
-    progress(f"validating ONNX Runtime vs PyTorch fp32 (batch {', '.join(map(str, sizes))})")
-    batches = [realistic_inputs(shape, n, seed=i) for i, n in enumerate(sizes)]
-    validation = validate_onnx(result.model, loaded.model, batches, tolerance_for("ort", "fp32"), [OUTPUT_NAME])
-    stamp(result.model, provenance(checkpoint, loaded.arch, loaded.model, form, opset))
-    write_bytes_atomic(output, result.model.SerializeToString())
-    return ExportSummary(output, loaded.arch, form, opset, shape, dynamic_batch, len(result.an_layers), nodes,
-                         seconds, validation)
+    if model_def is not None:
+        if arch is not None or config is not None:
+            raise UserError("--model-def builds the model: it excludes --arch and --config")
+        model = load_with_model_def(checkpoint, model_def)
+        shape = tuple(input_shape) if input_shape is not None else declared_input_shape(model)
+        if shape is None:
+            raise UserError(f"--input-shape is required with --model-def (the module of {model_def} declares no "
+                            "input_shape)")
+        name, options_source = model_def, LIVE_MODULE
+    else:
+        loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
+        model, name = loaded.model, loaded.arch
+        shape = tuple(input_shape) if input_shape is not None else loaded.input_shape
+        options_source = "; ".join(sorted({o.source for key, o in loaded.options.items()
+                                           if key not in ("arch", "config", "num_classes")})) or "checkpoint keys"
+    return export_module(model, output, shape, name=name, opset=opset, dynamic_batch=dynamic_batch, form=form,
+                         validate=validate, rule=rule, source=Path(checkpoint), options_source=options_source,
+                         progress=progress)

@@ -23,13 +23,13 @@ import torch
 from torch import nn
 
 from an_deploy import spec
+from an_deploy.discover import find_an_layers
 from an_deploy.errors import UserError
 from an_deploy.export.an_node import IR_VERSION
 from an_deploy.export.functions import an_nodes, inline_an_functions
 from an_deploy.export.onnx_function import MIN_OPSET, build_function
 from an_deploy.fold import FoldedAN, fold
 from an_deploy.fused_op import fused_op
-from an_deploy.models.attentive_norm import is_attentive_norm
 
 MAX_EXPORT_OPSET = 20  # the TorchScript exporter's newest opset
 DEFAULT_OPSET = 18
@@ -89,18 +89,25 @@ class ExportResult:
 
 
 def replace_an_layers(model: nn.Module) -> tuple[nn.Module, list[str]]:
-    """A deep copy of ``model`` with every AN layer replaced by its export stand-in.
+    """A deep copy of ``model`` with every AN layer (found by structure, :func:`find_an_layers`) replaced by its
+    export stand-in; each layer's options are read from the live module and its fold is checked.
 
     Returns:
         The copy (eval mode) and the qualified names of the replaced layers, in module order.
+
+    Raises:
+        FoldError: a layer the op cannot represent (the message names its path and the part).
+        ExportError: the model itself is an AN layer (there is no parent to put the stand-in in).
     """
     clone = copy.deepcopy(model).eval()
-    names = [name for name, m in clone.named_modules() if is_attentive_norm(m)]
-    for name in names:
+    layers = find_an_layers(clone)
+    if any(name == "" for name, _ in layers):
+        raise ExportError("the model is a single AN layer; wrap it in a container module to export it")
+    for name, layer in layers:
         parent_name, _, child = name.rpartition(".")
         parent = clone.get_submodule(parent_name) if parent_name else clone
-        setattr(parent, child, AttentiveNormExport(fold(getattr(parent, child))))
-    return clone, names
+        setattr(parent, child, AttentiveNormExport(fold(layer, name)))
+    return clone, [name for name, _ in layers]
 
 
 def _remove_initializer_identities(model: onnx.ModelProto) -> None:
@@ -168,23 +175,23 @@ def export_model(
     start = time.perf_counter()
     stand_in, names = replace_an_layers(model)
     x = torch.zeros(input_shape, dtype=torch.float32)
-    try:
-        with torch.no_grad():
-            stand_in(x)
-    except (RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))}: {first}") from None
     buffer = io.BytesIO()
     dynamic_axes = {INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}} if dynamic_batch else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=DeprecationWarning)
-        warnings.simplefilter("ignore", category=FutureWarning)
-        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-        torch.onnx.export(
-            stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
-            output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
-            do_constant_folding=True,
-        )
+    # one forward pass only (the trace's): a model that rejects the input shape fails inside the export
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
+                do_constant_folding=True,
+            )
+    except (RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))} (tracing it for the "
+                          f"export failed): {first}") from None
     proto = onnx.load_from_string(buffer.getvalue())
     _remove_initializer_identities(proto)
     _order_attributes(proto)

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from an_deploy.parity.tolerances import Tolerance
+from an_deploy.parity.tolerances import RelativeRule, Tolerance
 
 _TINY = 1e-12
 
@@ -27,6 +27,7 @@ class OutputStats:
     passed: bool
     top1_agreement: float | None = None
     num_values: int = 0
+    rule: str = ""  # the pass rule applied, in words
 
     def as_dict(self) -> dict[str, float | bool | int | None]:
         return asdict(self)
@@ -72,4 +73,38 @@ def compare(out: torch.Tensor, ref: torch.Tensor, tol: Tolerance, classifier: bo
         passed=passed,
         top1_agreement=top1,
         num_values=int(a.numel()),
+        rule=tol.describe(),
     )
+
+
+def compare_with_rule(out: torch.Tensor, ref: torch.Tensor, rule: Tolerance | RelativeRule,
+                      torch_error: float | None = None, classifier: bool = False, slack: float = 0.0) -> OutputStats:
+    """Statistics of ``out`` against ``ref`` judged by a plain or a relative rule.
+
+    A relative rule allows ``rule.bound(torch_error) + slack`` as max abs error (recorded as ``atol``, ``rtol`` 0);
+    ``slack`` widens it when ``ref`` is not the float64 output but another output with its own error (the bounds
+    add up by the triangle inequality).
+
+    Args:
+        out: the output under test.
+        ref: the reference output (same shape).
+        rule: a plain ``Tolerance`` or a ``RelativeRule``.
+        torch_error: PyTorch fp32's max abs error against float64 on the same inputs (needed by a relative rule).
+        classifier: also report top-1 agreement.
+        slack: the reference's own allowed error, for a relative rule.
+
+    Returns:
+        The statistics, with the rule in words.
+
+    Raises:
+        ValueError: shapes differ, or a relative rule without ``torch_error``.
+    """
+    if isinstance(rule, Tolerance):
+        return compare(out, ref, rule, classifier=classifier)
+    if torch_error is None:
+        raise ValueError("a relative rule needs PyTorch fp32's error against float64")
+    bound = rule.bound(torch_error) + slack
+    stats = compare(out, ref, Tolerance(atol=bound, rtol=0.0), classifier=classifier)
+    extra = f" + {slack:.2e} (the reference's own bound)" if slack else ""
+    stats.rule = f"{rule.describe()}{extra}; PyTorch fp32 error {torch_error:.2e}, bound {bound:.2e}"
+    return stats

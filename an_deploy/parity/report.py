@@ -13,6 +13,7 @@ from an_deploy.parity.compare import OutputStats
 from an_deploy.report_schema import SCHEMA_VERSION, build_report, cpu_model, environment, now, report_paths
 
 __all__ = ["SCHEMA_VERSION", "Comparison", "ParityReport", "cpu_model", "environment"]
+PLAIN_RULE = "|out - ref| <= atol + rtol * |ref|"
 
 
 @dataclass
@@ -60,7 +61,7 @@ class ParityReport:
         lines = [
             f"# Parity: {self.config.get('arch')} ({self.config.get('onnx')})",
             "",
-            f"Inputs: {self.config.get('inputs')}; rule |out - ref| <= atol + rtol * |ref|.",
+            f"Inputs: {self.config.get('inputs')}; rule: {self.config.get('rule', PLAIN_RULE)}.",
             "",
             "| backend | reference | output | max abs | max rel | mean abs | p99 abs | cosine | required atol "
             "| required rtol | atol | rtol | top-1 agree | pass |",

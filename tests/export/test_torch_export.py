@@ -9,19 +9,20 @@ import pytest
 import torch
 from torch import nn
 
+from an_deploy.discover import find_an_layers
 from an_deploy.export.checks import check_model
 from an_deploy.export.functions import an_nodes, inline_an_functions, strip_an_functions
 from an_deploy.export.torch_export import ExportError, export_model
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_mobilenet_v2, an_resnet50
-from an_deploy.summary import an_layers
+from an_deploy.parity.tolerances import RelativeRule
 from tests.export.helpers import assert_close, session
 
-# ORT vs PyTorch fp32 on logits. The issue's bound, max abs <= 1e-4, holds on the demo model (asserted); on the
-# 50-layer networks PyTorch fp32 itself is 1.6e-4 (AN-ResNet-50) / 3.0e-4 (AN-MobileNetV2, batch 7) away from
-# float64 at logits ~6 / ~2.5, so ORT - PyTorch fp32 reaches 2.1e-4 / 6.3e-4 there (measured 2026-11-28) and ORT is
-# held to PyTorch's own accuracy against the float64 model instead.
+# ORT vs PyTorch fp32 on logits: max abs <= 1e-4 holds on the small demo model (asserted); on the 50-layer networks
+# PyTorch fp32 itself is 1.6e-4 (AN-ResNet-50) / 3.0e-4 (AN-MobileNetV2, batch 7) away from float64 at logits ~6 /
+# ~2.5, so ORT - PyTorch fp32 reaches 2.1e-4 / 6.3e-4 there (measured 2026-11-28) and ORT is held to PyTorch's own
+# accuracy against the float64 model instead (the exporter's default rule, an_deploy/parity/tolerances.py).
 ATOL, RTOL = 1e-4, 1e-4
 
 
@@ -30,13 +31,13 @@ def _check_forms(
 ) -> tuple[dict[str, float], dict]:
     """Export once (dynamic batch), check both forms, run every batch; returns max abs error vs PyTorch fp32.
 
-    Each form must be as accurate as PyTorch fp32 itself: its error vs the float64 model at most 3x PyTorch fp32's
-    own plus 1e-5 (two float32 summation orders, each off the truth by a similar random amount); the two forms
-    agree elementwise.
+    Each form must be as accurate as PyTorch fp32 itself, by the exporter's default rule (its error vs the float64
+    model at most 5x PyTorch fp32's own plus 1e-5: two float32 summation orders, each off the truth by a similar
+    random amount); the two forms agree elementwise.
     """
     result = export_model(model, shape, dynamic_batch=True)
     check_model(result.model)
-    assert len(an_nodes(result.model)) == len(an_layers(model)) == len(result.an_layers)
+    assert len(an_nodes(result.model)) == len(find_an_layers(model)) == len(result.an_layers)
     decomposed = inline_an_functions(result.model)
     check_model(decomposed)
     check_model(strip_an_functions(result.model))
@@ -54,7 +55,8 @@ def _check_forms(
             err64 = float((out - ref64).abs().max())
             err32 = float((out - ref).abs().max())
             what = f"{form} batch {len(x)}"
-            assert err64 <= 3 * torch_err + 1e-5, f"{what}: {err64:.3e} from float64, PyTorch fp32 {torch_err:.3e}"
+            bound = RelativeRule().bound(torch_err)
+            assert err64 <= bound, f"{what}: {err64:.3e} from float64, PyTorch fp32 {torch_err:.3e}"
             errors[form] = max(errors.get(form, 0.0), err32)
         assert_close(outs["decomposed"], outs["function"], ATOL, RTOL, "decomposed vs function")
     return errors, sessions

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from an_deploy.parity.compare import compare
+from an_deploy.errors import UserError
+from an_deploy.parity.compare import compare, compare_with_rule
 from an_deploy.parity.report import SCHEMA_VERSION, Comparison, ParityReport
-from an_deploy.parity.tolerances import TOLERANCES, Tolerance, tolerance_for
+from an_deploy.parity.tolerances import (
+    DEFAULT_RULE,
+    TOLERANCES,
+    RelativeRule,
+    Tolerance,
+    rule_from_options,
+    tolerance_for,
+)
 
 
 def test_required_tolerances_and_rule_boundary() -> None:
@@ -59,3 +67,27 @@ def test_report_json_and_markdown(tmp_path: Path) -> None:
     report.comparisons.append(Comparison("bad", "torch-fp64", "output", "fp32",
                                          compare(ref + 1, ref, Tolerance(1e-4, 1e-4))))
     assert report.verdict().startswith("FAILED | ") and "bad vs torch-fp64" in report.verdict()
+
+
+def test_relative_rule_bound_and_slack() -> None:
+    ref = torch.zeros(4, dtype=torch.float64)
+    rule = RelativeRule(multiple=3.0, atol_floor=1e-5)
+    assert rule.bound(1e-4) == pytest.approx(3.1e-4)
+    at_bound = compare_with_rule(ref + 3.1e-4 * (1 - 1e-9), ref, rule, torch_error=1e-4)
+    assert at_bound.passed and at_bound.atol == pytest.approx(3.1e-4) and at_bound.rtol == 0.0
+    assert "3 x max |PyTorch fp32 - fp64| + 1e-05" in at_bound.rule and "bound 3.10e-04" in at_bound.rule
+    assert not compare_with_rule(ref + 3.2e-4, ref, rule, torch_error=1e-4).passed
+    assert compare_with_rule(ref + 3.2e-4, ref, rule, torch_error=1e-4, slack=1e-4).passed
+    with pytest.raises(ValueError, match="PyTorch fp32"):
+        compare_with_rule(ref, ref, rule)
+    plain = compare_with_rule(ref + 1e-3, ref, Tolerance(atol=1e-3, rtol=0.0))
+    assert plain.passed and plain.rule == "|out - ref| <= atol + rtol * |ref| (atol 0.001, rtol 0)"
+
+
+def test_rule_from_options() -> None:
+    assert rule_from_options(None, None) == DEFAULT_RULE == RelativeRule(5.0, 1e-5)
+    assert rule_from_options(1e-3, None) == Tolerance(atol=1e-3, rtol=0.0)
+    assert rule_from_options(None, 2e-3) == Tolerance(atol=0.0, rtol=2e-3)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(UserError, match="finite and >= 0"):
+            rule_from_options(bad, 1e-3)
