@@ -106,8 +106,12 @@ def kernel_library() -> KernelLibrary:
 
 @functools.lru_cache(maxsize=512)
 def c_attributes(values: tuple[int | float, ...]) -> Attributes:
-    """The C attribute struct for attribute values in ``spec.ATTRIBUTES`` order (cached: a model has few)."""
-    return Attributes.from_mapping(dict(zip(spec.ATTRIBUTE_NAMES, values, strict=True)))
+    """The C attribute struct for attribute values in ``spec.ATTRIBUTES`` order (cached: a model has few).
+
+    Raises:
+        ValueError: the values break a rule of the contract (checked once per distinct set of values).
+    """
+    return Attributes.from_mapping(spec.resolve_attributes(dict(zip(spec.ATTRIBUTE_NAMES, values, strict=True))))
 
 
 def aligned_workspace(nbytes: int, device: torch.device) -> torch.Tensor:
@@ -133,7 +137,7 @@ def launch_kernel(
 
     Raises:
         TypeError: X's dtype is not one the kernel takes.
-        ValueError: invalid attributes (no workspace size).
+        ValueError: invalid attributes or an empty batch.
         RuntimeError: the kernel entry point returned a failure status.
     """
     if x.dtype not in KERNEL_DTYPES:
@@ -147,7 +151,7 @@ def launch_kernel(
     c_attrs = c_attributes(tuple(attrs[name] for name in spec.ATTRIBUTE_NAMES))
     workspace_bytes = kernel.workspace_size(x.shape[0], c_attrs)
     if workspace_bytes == 0:
-        raise ValueError(f"invalid AttentiveNorm call: {'; '.join(spec.attribute_errors(attrs)) or 'batch < 1'}")
+        raise ValueError(f"AttentiveNorm kernel: no workspace size for batch {x.shape[0]}: {kernel.last_error()}")
     workspace = aligned_workspace(workspace_bytes, x.device)
     y = torch.empty_like(x, memory_format=fmt)
     layout = LAYOUT_NHWC if fmt == torch.channels_last else LAYOUT_NCHW
