@@ -35,6 +35,7 @@ from an_deploy.export.torch_export import (
     ExportError,
     ExportResult,
     check_export_args,
+    export_model,
 )
 from an_deploy.torch_op import attentive_norm, swap_an_layers
 
@@ -183,3 +184,28 @@ def export_dynamo(
     if form == "decomposed":
         proto = inline_an_functions(proto)
     return ExportResult(proto, form, opset, tuple(input_shape), dynamic_batch, names, time.perf_counter() - start)
+
+
+EXPORTERS = ("torchscript", "dynamo")
+DEFAULT_EXPORTER = "torchscript"  # chosen by benchmarks/bench_exporters_cpu.py (results/exporters_cpu.md)
+
+
+def export_with(
+    exporter: str,
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    opset: int = DEFAULT_OPSET,
+    dynamic_batch: bool = True,
+    form: str = "function",
+) -> ExportResult:
+    """Export with the named exporter: ``torchscript`` (:func:`export_model`) or ``dynamo`` (:func:`export_dynamo`).
+
+    Both write the same ``an_deploy.AttentiveNorm`` nodes and function; see their docstrings for the arguments.
+
+    Raises:
+        ExportError: unknown exporter, or the export failed as the chosen function documents.
+    """
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
+    export = export_dynamo if exporter == "dynamo" else export_model
+    return export(model, input_shape, opset=opset, dynamic_batch=dynamic_batch, form=form)

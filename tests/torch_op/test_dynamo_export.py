@@ -16,7 +16,14 @@ from torch import nn
 
 from an_deploy import spec
 from an_deploy.export.checks import check_model
-from an_deploy.export.dynamo_export import export_dynamo, onnx_op_schema, translate_attentive_norm
+from an_deploy.export.dynamo_export import (
+    DEFAULT_EXPORTER,
+    EXPORTERS,
+    export_dynamo,
+    export_with,
+    onnx_op_schema,
+    translate_attentive_norm,
+)
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.torch_export import ExportError, export_model
 from an_deploy.export.validate import realistic_inputs
@@ -104,14 +111,23 @@ def test_an_resnet50_equivalent_to_torchscript_export() -> None:
     _assert_equivalent(model, shape, [realistic_inputs(shape, 1, seed=2), realistic_inputs(shape, 3, seed=3)])
 
 
-def test_no_exporter_warning_or_log_line_reaches_the_caller(demo_model: nn.Module,
+@pytest.mark.parametrize("exporter", EXPORTERS)
+def test_no_exporter_warning_or_log_line_reaches_the_caller(exporter: str, demo_model: nn.Module,
                                                             capfd: pytest.CaptureFixture[str]) -> None:
+    """Neither exporter passes on its deprecation warnings (TorchScript's removal notice) or log chatter."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        export_dynamo(demo_model, (1, 1, 16, 16))
+        result = export_with(exporter, demo_model, (1, 1, 16, 16))
     assert [str(w.message) for w in caught] == []
     out, err = capfd.readouterr()
     assert out == "" and err == "", (out[-500:], err[-500:])
+    assert len(an_nodes(result.model)) == len(an_layers(demo_model))
+
+
+def test_unknown_exporter_is_an_export_error(demo_model: nn.Module) -> None:
+    assert DEFAULT_EXPORTER in EXPORTERS
+    with pytest.raises(ExportError, match="unknown exporter"):
+        export_with("jit", demo_model, (1, 1, 16, 16))
 
 
 def test_static_batch_and_decomposed_form(demo_model: nn.Module) -> None:
