@@ -17,6 +17,7 @@ import argparse
 import collections
 import copy
 import json
+import os
 import statistics
 import sys
 import time
@@ -176,6 +177,9 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["# ONNX exporters on CPU: TorchScript-based vs torch.export-based (through the AttentiveNorm op)", "",
              f"Machine: {env['cpu']}, {env['cpu_cores']} cores ({env['torch_threads']} torch threads), no GPU; "
              + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ".",
+             "Load average (1, 5, 15 min; other jobs share the machine): "
+             + " -> ".join(", ".join(f"{v:.1f}" for v in env["load_average_1_5_15"][k]) for k in ("start", "end"))
+             + ".",
              f"Timing: {data['config']['timing']}; {data['config']['rounds']} rounds per exporter; cold = first "
              "round in the process (includes the exporter's one-off set-up), warm = median of the others.",
              f"Parity: {data['config']['parity']}.", "",
@@ -225,6 +229,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (the first round is the cold one)")
+    load_before = os.getloadavg()
     results = run(args.rounds, args.size)
     swept = sweep(args.sweep_size) if args.sweep_size > 0 else {}
     ok, summary = _verdict(results)
@@ -236,6 +241,7 @@ def main() -> None:
         summary += "; sweep " + ", ".join(f"{e} {n}/{len(swept)} architectures" for e, n in succeeded.items())
     env = environment()
     env["torch_threads"] = torch.get_num_threads()
+    env["load_average_1_5_15"] = {"start": load_before, "end": os.getloadavg()}  # the machine is shared
     data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, "environment": env,
             "config": {"rounds": args.rounds, "resnet_input": f"1x3x{args.size}x{args.size}, dynamic batch",
                        "sweep_input": f"1x3x{args.sweep_size}x{args.sweep_size}",

@@ -6,6 +6,9 @@ Every AN layer is swapped for a call of the ``an_deploy::attentive_norm`` operat
 initializers, attributes ``spec.ATTRIBUTES``); the model-local function is then attached, so both exporters
 produce equivalent files. The ONNX schema the translation builds the node with is generated from ``spec.py``
 and is never registered globally (onnx's checker and shape inference keep using the local function).
+
+:func:`export_with` picks either exporter by name; ``DEFAULT_EXPORTER`` is the one the measurements in
+``benchmarks/results/exporters_cpu.md`` chose.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from an_deploy.torch_op import attentive_norm, swap_an_layers
 
 _PY_TYPE = {spec.AttrType.INT: int, spec.AttrType.FLOAT: float}
 _SCHEMA_ATTR_TYPE = {spec.AttrType.INT: OpSchema.AttrType.INT, spec.AttrType.FLOAT: OpSchema.AttrType.FLOAT}
-# the exporter's own chatter: one log line per torchvision op it cannot register, pytree deprecations
+# loggers of the exporter's own chatter (one warning line per torchvision op it cannot register)
 _EXPORTER_LOGGERS = ("torch.onnx._internal.exporter._registration", "torch.onnx")
 
 
@@ -188,7 +191,7 @@ def export_dynamo(
 
 EXPORTERS = ("torchscript", "dynamo")
 # Chosen by benchmarks/bench_exporters_cpu.py (results/exporters_cpu.md): as reliable as TorchScript (every registry
-# architecture exports and passes parity with both) and 1.5x its time on AN-ResNet-50, within the 2x allowed; it
+# architecture exports and passes parity with both) and 1.3x-1.5x its time on AN-ResNet-50 (within the 2x allowed); it
 # does not use the TorchScript exporter that torch deprecates.
 DEFAULT_EXPORTER = "dynamo"
 
