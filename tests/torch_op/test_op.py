@@ -150,12 +150,23 @@ def test_swap_in_place_needs_eval_mode() -> None:
     assert swapped is model and isinstance(model.norm, AttentiveNormOp)
 
 
-def test_torch_compile_fullgraph_on_cpu() -> None:
+@pytest.mark.parametrize("dynamic", [False, True], ids=["static", "dynamic"])
+def test_torch_compile_fullgraph_on_cpu(dynamic: bool) -> None:
     swapped, _ = swap_an_layers(_block())
-    compiled = torch.compile(swapped, fullgraph=True, dynamic=False)
-    x = torch.randn(2, 3, 8, 8)
+    compiled = torch.compile(swapped, fullgraph=True, dynamic=dynamic)
+    shapes = [(2, 3, 8, 8), (5, 3, 11, 11)] if dynamic else [(2, 3, 8, 8)]
     with torch.no_grad():
-        assert torch.allclose(compiled(x), swapped(x), rtol=1e-5, atol=1e-5)
+        for shape in shapes:
+            x = torch.randn(shape)
+            assert torch.allclose(compiled(x), swapped(x), rtol=1e-5, atol=1e-5), shape
+
+
+def test_backward_is_a_clear_error() -> None:
+    """The op is for inference: a gradient through it fails loudly instead of being silently wrong."""
+    swapped, _ = swap_an_layers(_block())
+    y = swapped(torch.randn(2, 3, 8, 8, requires_grad=True))
+    with pytest.raises(RuntimeError, match="no autograd formula"):
+        y.sum().backward()
 
 
 def test_torch_export_keeps_one_opaque_node_per_layer() -> None:
