@@ -25,6 +25,10 @@ def export(
     form: Annotated[str, typer.Option("--form", help="function: one AttentiveNorm node per AN layer plus a "
                                       "local ONNX function (ONNX Runtime runs it as is, TensorRT binds the plugin "
                                       "once the function is stripped); decomposed: standard ops only.")] = "function",
+    exporter: Annotated[str | None, typer.Option("--exporter", help="torchscript (torch.onnx, TorchScript-based) or "
+                                                 "dynamo (torch.export-based, through the an_deploy::attentive_norm "
+                                                 "op); both write the same AttentiveNorm nodes. Default: "
+                                                 "dynamo.")] = None,
 ) -> None:
     """Export a checkpoint to ONNX, run onnx.checker (full) and shape inference, and validate ONNX Runtime
     against PyTorch (output names, shapes, values) before writing the file."""
@@ -35,11 +39,12 @@ def export(
         suffix = ".onnx" if form == "function" else "-decomposed.onnx"
         out = output if output is not None else model.with_name(model.stem + suffix)
         s = export_checkpoint(model, out, arch=arch, opset=opset, input_shape=shape, dynamic_batch=dynamic_batch,
-                              form=form, progress=progress)
+                              form=form, progress=progress, exporter=exporter)
         v = s.validation
         top1 = f", top-1 agreement {v.top1_agreement:.2%}" if v.top1_agreement is not None else ""
         typer.echo(
-            f"PASSED | {s.path}: {s.arch}, {s.form} form, opset {s.opset}, {s.an_nodes} AttentiveNorm nodes / "
+            f"PASSED | {s.path}: {s.arch}, {s.exporter} exporter, {s.form} form, opset {s.opset}, {s.an_nodes} "
+            f"AttentiveNorm nodes / "
             f"{s.an_layers} AN layers, export {s.export_seconds:.1f} s | ORT vs PyTorch fp32 (batch "
             f"{', '.join(map(str, v.batch_sizes))}): max abs {v.max_abs:.2e}, max rel {v.max_rel:.2e}{top1} "
             f"(atol {v.tolerance.atol:g}, rtol {v.tolerance.rtol:g})"

@@ -10,13 +10,13 @@ from pathlib import Path
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model, ensure_writable, save_atomic
+from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS, export_with
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     OUTPUT_NAME,
     ExportError,
     check_export_args,
-    export_model,
 )
 from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
 from an_deploy.models.registry import get_arch
@@ -37,6 +37,7 @@ class ExportSummary:
     an_nodes: int
     export_seconds: float
     validation: ValidationResult
+    exporter: str = DEFAULT_EXPORTER
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -63,6 +64,7 @@ def export_checkpoint(
     dynamic_batch: bool = True,
     form: str = "function",
     progress: Callable[[str], None] = lambda _: None,
+    exporter: str | None = None,
 ) -> ExportSummary:
     """Export a checkpoint, check and validate the file, then write it atomically.
 
@@ -75,6 +77,7 @@ def export_checkpoint(
         dynamic_batch: symbolic batch dimension.
         form: ``function`` or ``decomposed``.
         progress: receives one line per slow step.
+        exporter: ``torchscript`` or ``dynamo`` (``DEFAULT_EXPORTER`` when omitted).
 
     Returns:
         What was written and the measured errors.
@@ -82,14 +85,18 @@ def export_checkpoint(
     Raises:
         UserError: bad checkpoint, options, input shape or output path; checker or validation failure.
     """
+    exporter = exporter or DEFAULT_EXPORTER
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
     ensure_writable(output)
     progress(f"loading {checkpoint}")
     loaded = load_model(checkpoint, arch)
     shape = tuple(input_shape) if input_shape is not None else get_arch(loaded.arch).input_shape
     check_export_args(opset, form, shape)
-    progress(f"exporting {loaded.arch} ({form} form, opset {opset}, input {'x'.join(map(str, shape))})")
+    progress(f"exporting {loaded.arch} with the {exporter} exporter ({form} form, opset {opset}, input "
+             f"{'x'.join(map(str, shape))})")
     start = time.perf_counter()
-    result = export_model(loaded.model, shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
+    result = export_with(exporter, loaded.model, shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
     seconds = time.perf_counter() - start
     progress("onnx.checker (full check) and shape inference")
     check_model(result.model)
@@ -102,4 +109,4 @@ def export_checkpoint(
     validation = validate_onnx(result.model, loaded.model, batches, tolerance_for("ort", "fp32"), [OUTPUT_NAME])
     save_atomic(result.model, output)
     return ExportSummary(output, loaded.arch, form, opset, shape, dynamic_batch, len(result.an_layers), nodes,
-                         seconds, validation)
+                         seconds, validation, exporter=exporter)
