@@ -15,6 +15,7 @@ them, so a user's own module tree exports as it is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
@@ -79,3 +80,29 @@ def find_an_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         if is_an_layer(module):
             found.append((name, module))
     return found
+
+
+def replace_an_layers(model: nn.Module, make: Callable[[str, nn.Module], nn.Module]) -> list[str]:
+    """Replace, in place, every AN layer of ``model`` (see :func:`find_an_layers`) by ``make(name, layer)``.
+
+    This one swap serves the exporters (an export stand-in per layer) and the PyTorch op (a module calling
+    ``torch.ops.an_deploy.attentive_norm``).
+
+    Args:
+        model: the module tree to change (pass a copy to keep the original).
+        make: builds the replacement of one layer from its qualified name and the live layer.
+
+    Returns:
+        The qualified names of the replaced layers, in module order.
+
+    Raises:
+        ValueError: ``model`` is itself an AN layer (it has no parent to hold the replacement).
+    """
+    layers = find_an_layers(model)
+    if any(name == "" for name, _ in layers):
+        raise ValueError("the model is a single AN layer; wrap it in a container module")
+    for name, layer in layers:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, make(name, layer))
+    return [name for name, _ in layers]

@@ -77,6 +77,7 @@ def export_record(summary: ExportSummary) -> dict[str, Any]:
         "an_layers": summary.an_layers,
         "an_nodes": summary.an_nodes,
         "options_source": summary.options_source,
+        "exporter": summary.exporter,
         "export_seconds": round(summary.export_seconds, 3),
         "validation": validation,
     })

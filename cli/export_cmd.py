@@ -58,6 +58,11 @@ def export(
                                            "float64 model before writing (--no-validate skips it).")] = True,
     atol: AtolOption = None,
     rtol: RtolOption = None,
+    exporter: Annotated[str | None, typer.Option("--exporter", metavar="dynamo|torchscript",
+                                                 help="dynamo (torch.export-based, through the "
+                                                 "an_deploy::attentive_norm op) or torchscript (torch.onnx's "
+                                                 "TorchScript-based exporter); both write the same AttentiveNorm "
+                                                 "nodes. Default: dynamo.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Export a checkpoint to ONNX, run onnx.checker (full) and shape inference, and validate ONNX Runtime
@@ -71,12 +76,13 @@ def export(
         out = output if output is not None else model.with_name(model.stem + suffix)
         s = export_checkpoint(model, out, arch=arch, opset=opset, input_shape=shape, dynamic_batch=dynamic_batch,
                               form=form, progress=progress, model_def=model_def, validate=validate, atol=atol,
-                              rtol=rtol, config=load_config(config), assume_published=assume_published)
+                              rtol=rtol, config=load_config(config), assume_published=assume_published,
+                              exporter=exporter)
         if json_out:
             emit_json(export_record(s))
             return
         typer.echo(
-            f"PASSED | {s.path}: {s.arch}, {s.form} form, opset {s.opset}, {s.an_nodes} AttentiveNorm nodes / "
-            f"{s.an_layers} AN layers (options from the {s.options_source}), export {s.export_seconds:.1f} s | "
-            f"{_validation_line(s)}"
+            f"PASSED | {s.path}: {s.arch}, {s.exporter} exporter, {s.form} form, opset {s.opset}, {s.an_nodes} "
+            f"AttentiveNorm nodes / {s.an_layers} AN layers (options from the {s.options_source}), export "
+            f"{s.export_seconds:.1f} s | {_validation_line(s)}"
         )

@@ -17,6 +17,7 @@ from torch import nn
 from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model
+from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS, export_with
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.metadata import provenance, stamp
 from an_deploy.export.model_def import declared_input_shape, load_with_model_def
@@ -25,7 +26,6 @@ from an_deploy.export.torch_export import (
     OUTPUT_NAME,
     ExportError,
     check_export_args,
-    export_model,
 )
 from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
 from an_deploy.files import check_output_file, write_bytes_atomic
@@ -54,6 +54,7 @@ class ExportSummary:
     validation: ValidationResult | None
     validation_seconds: float = 0.0
     options_source: str = LIVE_MODULE  # where every AN layer's options were read
+    exporter: str = DEFAULT_EXPORTER
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -85,6 +86,7 @@ def export_module(
     example_input: torch.Tensor | None = None,
     source: Path | None = None,
     options_source: str = LIVE_MODULE,
+    exporter: str = DEFAULT_EXPORTER,
     progress: Callable[[str], None] = lambda _: None,
 ) -> ExportSummary:
     """Export an eval-mode module, check and (unless told not to) validate the file, then write it atomically.
@@ -102,6 +104,7 @@ def export_module(
         example_input: the first validation batch (default: realistic random images of ``input_shape``).
         source: the checkpoint the weights came from (named, with its sha256, in the file's metadata).
         options_source: where the AN layers' options came from (for the summary).
+        exporter: ``dynamo`` (torch.export-based, through the ``an_deploy::attentive_norm`` op) or ``torchscript``.
         progress: receives one line per slow step.
 
     Returns:
@@ -114,9 +117,12 @@ def export_module(
     require_finite(model, str(source) if source is not None else name)
     check_export_args(opset, form, input_shape)
     check_memory(model, tuple(input_shape), "export", "--input-shape")
-    progress(f"exporting {name} ({form} form, opset {opset}, input {'x'.join(map(str, input_shape))})")
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
+    progress(f"exporting {name} with the {exporter} exporter ({form} form, opset {opset}, input "
+             f"{'x'.join(map(str, input_shape))})")
     start = time.perf_counter()
-    result = export_model(model, input_shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
+    result = export_with(exporter, model, input_shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
     seconds = time.perf_counter() - start
     progress("onnx.checker (full check) and shape inference")
     check_model(result.model)
@@ -141,7 +147,7 @@ def export_module(
     stamp(result.model, provenance(source, name, model, form, opset))
     write_bytes_atomic(output, result.model.SerializeToString())
     return ExportSummary(output, name, form, opset, tuple(input_shape), dynamic_batch, len(result.an_layers), nodes,
-                         seconds, validation, validation_seconds, options_source)
+                         seconds, validation, validation_seconds, options_source, exporter)
 
 
 def export_checkpoint(
@@ -159,6 +165,7 @@ def export_checkpoint(
     rtol: float | None = None,
     config: ModelConfig | None = None,
     assume_published: bool = False,
+    exporter: str | None = None,
 ) -> ExportSummary:
     """Export a checkpoint, check and validate the file, then write it atomically.
 
@@ -177,6 +184,7 @@ def export_checkpoint(
         rtol: see ``atol``.
         config: the model's training config (builds the model and states the options its keys cannot show).
         assume_published: take the authors' published setting for options neither the keys nor a config show.
+        exporter: ``torchscript`` or ``dynamo`` (``DEFAULT_EXPORTER`` when omitted).
 
     Returns:
         What was written and the measured errors.
@@ -205,4 +213,4 @@ def export_checkpoint(
                                            if key not in ("arch", "config", "num_classes")})) or "checkpoint keys"
     return export_module(model, output, shape, name=name, opset=opset, dynamic_batch=dynamic_batch, form=form,
                          validate=validate, rule=rule, source=Path(checkpoint), options_source=options_source,
-                         progress=progress)
+                         exporter=exporter or DEFAULT_EXPORTER, progress=progress)

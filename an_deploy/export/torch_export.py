@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from an_deploy import spec
-from an_deploy.discover import find_an_layers
+from an_deploy.discover import replace_an_layers as swap_layers
 from an_deploy.errors import UserError
 from an_deploy.export.an_node import IR_VERSION
 from an_deploy.export.functions import an_nodes, inline_an_functions
@@ -100,14 +100,11 @@ def replace_an_layers(model: nn.Module) -> tuple[nn.Module, list[str]]:
         ExportError: the model itself is an AN layer (there is no parent to put the stand-in in).
     """
     clone = copy.deepcopy(model).eval()
-    layers = find_an_layers(clone)
-    if any(name == "" for name, _ in layers):
-        raise ExportError("the model is a single AN layer; wrap it in a container module to export it")
-    for name, layer in layers:
-        parent_name, _, child = name.rpartition(".")
-        parent = clone.get_submodule(parent_name) if parent_name else clone
-        setattr(parent, child, AttentiveNormExport(fold(layer, name)))
-    return clone, [name for name, _ in layers]
+    try:
+        names = swap_layers(clone, lambda name, layer: AttentiveNormExport(fold(layer, name)))
+    except ValueError as e:
+        raise ExportError(f"{e} to export it") from None
+    return clone, names
 
 
 def _remove_initializer_identities(model: onnx.ModelProto) -> None:
