@@ -125,8 +125,9 @@ def _without_tensorrt(options: BuildOptions, message: str) -> None:
     Raises:
         TensorRTUnavailable: always (after printing).
     """
+    from an_deploy.files import write_bytes_atomic
     from an_deploy.trt.availability import TensorRTUnavailable
-    from an_deploy.trt.builder import atomic_write_bytes, plan_build
+    from an_deploy.trt.builder import plan_build
     from an_deploy.trt.plugin_library import PluginLibraryError, find_plugin_library
 
     plan = plan_build(options)
@@ -137,7 +138,7 @@ def _without_tensorrt(options: BuildOptions, message: str) -> None:
         except PluginLibraryError:
             plugin = options.plugin or Path("libattentive_norm_plugin.so")
     if options.prepared_onnx is not None:
-        atomic_write_bytes(plan.prepared_onnx, plan.prepared.model.SerializeToString())
+        write_bytes_atomic(plan.prepared_onnx, plan.prepared.model.SerializeToString())
         progress(f"wrote the prepared ONNX {plan.prepared_onnx}")
     else:
         progress("the command below reads the prepared ONNX: write it with --save-onnx FILE")

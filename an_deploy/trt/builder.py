@@ -10,14 +10,13 @@ reading its layers need a CUDA device; without one the summary says so instead o
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from an_deploy.errors import UserError
+from an_deploy.files import check_output_file, staged_outputs
 from an_deploy.onnx_file import load_onnx
 from an_deploy.trt import AnImpl
 from an_deploy.trt.availability import Backend, TrtBackend, cuda_device_count, require_backend
@@ -124,44 +123,16 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-def check_output_path(path: Path, what: str = "engine") -> None:
-    """Raises UserError unless ``path`` can be written: not a folder, its parent an existing writable folder."""
-    if path.is_dir():
-        raise UserError(f"{what} path {path} is a folder; give a file name, e.g. {path / 'model.engine'}")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"cannot write {what} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write {what} {path}: folder {parent} is not writable")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace`` (the file gets
-    the permissions a plain ``open`` would give it, not mkstemp's 0600)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def plan_build(options: BuildOptions) -> BuildPlan:
     """Validate the inputs and prepare the graph; needs no TensorRT and writes nothing.
 
     Raises:
         UserError: bad paths, a corrupt ONNX file, AN nodes that would not bind, or a bad profile.
     """
-    check_output_path(options.engine_path)
+    inputs = [options.onnx_path, options.plugin]
+    check_output_file(options.engine_path, inputs, "engine")
     if options.timing_cache is not None:
-        check_output_path(options.timing_cache, "timing cache")
+        check_output_file(options.timing_cache, [*inputs, options.engine_path], "timing cache")
     if options.workspace_mib is not None and options.workspace_mib <= 0:
         raise UserError(f"--workspace must be a positive number of MiB, got {options.workspace_mib}")
     model = load_onnx(options.onnx_path)
@@ -169,27 +140,10 @@ def plan_build(options: BuildOptions) -> BuildPlan:
     prepared = prepare(model, options.impl)
     default = options.engine_path.with_name(f"{options.engine_path.stem}.{options.impl.value}.onnx")
     prepared_onnx = options.prepared_onnx or default
-    if prepared_onnx.resolve() == options.onnx_path.resolve():
-        raise UserError(f"the prepared ONNX would overwrite the input {options.onnx_path}; choose another path")
     if prepared_onnx.resolve() == options.engine_path.resolve():
         raise UserError(f"--save-onnx and the engine are the same file {prepared_onnx}; choose another path")
-    check_output_path(prepared_onnx, "prepared ONNX")
+    check_output_file(prepared_onnx, [*inputs, options.timing_cache], "prepared ONNX")
     return BuildPlan(options, prepared, profile, prepared_onnx)
-
-
-def _write_all(outputs: list[tuple[Path, bytes]]) -> None:
-    """Write each file atomically; if one fails, remove the ones this call created before it."""
-    created: list[Path] = []
-    try:
-        for path, data in outputs:
-            existed = path.exists()
-            atomic_write_bytes(path, data)
-            if not existed:
-                created.append(path)
-    except BaseException:
-        for path in created:
-            path.unlink(missing_ok=True)
-        raise
 
 
 def inspect_engine(backend: TrtBackend, engine: bytes, log: Log | None = None) -> EngineLayers:
@@ -280,7 +234,9 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
     outputs = [(plan.prepared_onnx, plan.prepared.model.SerializeToString()), (options.engine_path, built.engine)]
     if options.timing_cache is not None and built.timing_cache:
         outputs.append((options.timing_cache, built.timing_cache))
-    _write_all(outputs)
+    with staged_outputs() as stage:  # all or none, and nothing left behind when interrupted
+        for path, data in outputs:
+            stage.write_bytes(path, data)
     return BuildSummary(
         engine_path=options.engine_path,
         prepared_onnx=plan.prepared_onnx,

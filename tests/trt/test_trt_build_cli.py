@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from an_deploy.cli.main import app
 from an_deploy.trt import AnImpl, availability
 from an_deploy.trt.availability import INSTALL_HINT, Backend
-from an_deploy.trt.builder import BuildOptions, atomic_write_bytes, plan_build
+from an_deploy.trt.builder import BuildOptions, plan_build
 from tests.trt.onnx_models import function_form_model
 
 runner = CliRunner()
@@ -185,31 +185,6 @@ def test_plan_and_command_lines_reproduce_the_build(onnx_file: Path, tmp_path: P
     assert rtx[rtx.index("-o") + 1] == str(options.engine_path) and rtx[rtx.index("--plugins") + 1] == str(plugin)
     assert rtx[rtx.index("--trt-opt-shapes") + 1] == "x:[4,4,3,3]" and "--pool-limit" in rtx
     assert "--fp16" not in rtx, "TensorRT-RTX has no FP16 flag"
-
-
-def test_atomic_write_replaces_whole_files_and_leaves_no_temporaries(tmp_path: Path) -> None:
-    path = tmp_path / "m.engine"
-    atomic_write_bytes(path, b"first")
-    atomic_write_bytes(path, b"second")
-    assert path.read_bytes() == b"second"
-    with pytest.raises(TypeError):
-        atomic_write_bytes(path, "not bytes")  # type: ignore[arg-type]
-    assert path.read_bytes() == b"second"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.engine"]
-
-
-def test_outputs_are_all_written_or_none(tmp_path: Path) -> None:
-    from an_deploy.trt.builder import _write_all
-
-    first, second = tmp_path / "m.plugin.onnx", tmp_path / "gone" / "m.engine"
-    with pytest.raises(FileNotFoundError):
-        _write_all([(first, b"onnx"), (second, b"engine")])
-    assert list(tmp_path.iterdir()) == [], "the file written before the failure is removed again"
-    kept = tmp_path / "old.engine"
-    kept.write_bytes(b"user's file")
-    with pytest.raises(FileNotFoundError):
-        _write_all([(kept, b"new"), (second, b"engine")])
-    assert kept.is_file(), "a file that existed before is not deleted"
 
 
 def test_save_onnx_cannot_be_the_engine(onnx_file: Path, tmp_path: Path) -> None:
