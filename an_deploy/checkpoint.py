@@ -147,6 +147,11 @@ def infer_arch(sd: Mapping[str, torch.Tensor], prefix: str = "") -> str:
         raise CheckpointError(f"the checkpoint keys fit several architectures ({', '.join(exact)}); pass --arch "
                               "or --config")
     overlap, name, problems = max(scored)
+    if overlap == len(sd) == len(_build(name, sd, device="meta")[0].state_dict()):
+        raise CheckpointError(
+            f"the checkpoint has the keys of {name} but not its shapes, so --arch cannot help ("
+            + "; ".join(problems) + "); pass the model's training config with --config, or its code with --model-def"
+        )
     raise CheckpointError(
         f"could not infer the architecture from the checkpoint keys; pass --arch or --config. "
         f"The {describe_keys(sorted(sd), prefix)}; closest: {name} ({overlap} of {len(sd)} keys shared; "

@@ -224,3 +224,14 @@ def test_cli_bad_checkpoint_is_one_line_exit_1_no_traceback(tmp_path: Path, kind
     assert len(errors) == 1 and match in errors[0], r.stderr
     assert "Traceback" not in r.stderr and "Warning" not in r.stderr, r.stderr
     assert not marker.exists()
+
+
+def test_same_keys_other_shapes_do_not_advise_arch(tmp_path: Path) -> None:
+    """A model with the demo's keys but other widths: naming an architecture cannot help, so do not advise it."""
+    sd = get_arch("an_resnet_demo").builder().state_dict()
+    sd = {k: (torch.zeros(*v.shape[:-1], v.shape[-1] + 1) if k == "fc.weight" else v) for k, v in sd.items()}
+    with pytest.raises(CheckpointError) as info:
+        infer_arch(sd)
+    text = str(info.value)
+    assert "the keys of an_resnet_demo but not its shapes" in text and "--arch cannot help" in text, text
+    assert "fc.weight" in text and "pass --arch or" not in text
