@@ -4,9 +4,10 @@ Folding reads the LIVE module, whatever its class (see :mod:`an_deploy.discover`
 parsed part by part (1x1 conv with or without bias, BatchNorm, GroupNorm, ReLU), its final activation is
 identified by applying it to a probe tensor (sigmoid, hsigmoid = relu6(z + 3) / 6, or softmax over K), the
 attention input comes from the branch's ``use_rsd``/``use_maxpool`` attributes and its eps from ``eps`` /
-``eps_var``. BatchNorms inside the branch go into the preceding conv (AN_SPEC.md §3: ``W' = diag(s) W``,
-``b' = s * (b - running_mean) + beta``, ``s = gamma / sqrt(running_var + eps)``); the normaliser's running
-statistics become ``norm_scale = rsqrt(running_var + eps)`` and ``norm_shift = -running_mean * norm_scale``.
+``eps_var``. BatchNorms inside the branch go into the preceding conv (docs/attentive_norm.md, section 3:
+``W' = diag(s) W``, ``b' = s * (b - running_mean) + beta``, ``s = gamma / sqrt(running_var + eps)``); the
+normaliser's running statistics become ``norm_scale = rsqrt(running_var + eps)`` and
+``norm_shift = -running_mean * norm_scale``.
 Everything is computed in float64, and every fold is checked: the fused op on a float64 probe input must
 reproduce the layer's own forward, or the fold is refused.
 """

@@ -1,4 +1,5 @@
-"""Reference of the ORIGINAL AN layer (AN_SPEC.md §1, §4), written from its formulas, not from our modules.
+"""Reference of the ORIGINAL AN layer (docs/attentive_norm.md, section 1), written from its formulas, not from our
+modules.
 
 ``an_layer_reference(layer, x, upcast=True)`` reads the layer's parameters by their original names and
 recomputes the layer step by step. With ``upcast=True`` it runs in float64 (the truth every

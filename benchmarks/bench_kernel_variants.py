@@ -43,7 +43,7 @@ from bench_plugin_kernel import (  # noqa: E402
 from an_deploy.trt import kernel_api  # noqa: E402
 
 SCHEMA_VERSION = 1
-# (N, C, H, W, K): the issue's target shape first.
+# (N, C, H, W, K): the target shape first (AN-ResNet-50's first-stage layer at batch 32).
 TIMED = [(32, 256, 56, 56, 10), (8, 256, 56, 56, 10), (1, 256, 56, 56, 10), (32, 512, 7, 7, 20)]
 # Bitwise checks: every apply kernel the switches touch (plane, flat, channels-last exact/padded/scalar).
 CHECKED = [(32, 256, 56, 56, 10), (1, 64, 7, 7, 5), (2, 20, 13, 11, 4), (3, 64, 5, 3, 5)]

@@ -36,8 +36,8 @@ from an_deploy.reference import an_layer_reference  # noqa: E402
 from an_deploy.trt import kernel_api  # noqa: E402
 
 SCHEMA_VERSION = 3  # 3: per-kernel breakdown at the first shape
-# (N, C, H, W, K): the issue's target shape first, the batch sweep at that width, then AN-ResNet-50's bn2
-# layers at 224x224 with their K (AN_SPEC.md: K = 10, 10, 20, 20 per stage).
+# (N, C, H, W, K): the target shape first (AN-ResNet-50's first-stage layer at batch 32), the batch sweep at that
+# width, then AN-ResNet-50's bn2 layers at 224x224 with their K (the published K = 10, 10, 20, 20 per stage).
 SHAPES = [(32, 256, 56, 56, 10), (1, 256, 56, 56, 10), (8, 256, 56, 56, 10),
           (32, 64, 56, 56, 10), (32, 128, 28, 28, 10), (32, 256, 14, 14, 20), (32, 512, 7, 7, 20)]
 TARGETS = {"x_floor_max": 1.3, "vs_eager_min": 3.0, "vs_compile_min": 1.5}

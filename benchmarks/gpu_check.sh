@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every GPU check of the plugin in one run, for a lent GPU machine (no TensorRT, no network needed):
+# Every GPU check of the plugin in one run, for any CUDA machine (no TensorRT, no network needed):
 #   1. build the plugin for one architecture (AN_CUDA_ARCH, default 90) with the given TensorRT headers
 #   2. the C++ harness: the plugin through its IPluginV3 interface (creator -> createPlugin -> configurePlugin ->
 #      onShapeChange -> enqueue) on device buffers vs a float64 CPU reference
-#   3. pytest tests/gpu: the C entry point over the grid, and fold -> kernel vs the original layer
+#   3. pytest tests/gpu: the C entry point over the test grid, and fold -> kernel vs the original layer
 #   4. benchmarks/bench_plugin_kernel.py (fp16): kernel vs PyTorch eager / torch.compile vs the copy floor
 #   5. the kernel's experiment switches (AN_KERNEL_* in attentiveNormKernel.cu): a library per variant, the GPU
 #      tests on the one with every switch on, then benchmarks/bench_kernel_variants.py (bitwise equal to the

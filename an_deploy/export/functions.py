@@ -3,7 +3,7 @@
 A function-form file carries, next to every ``AttentiveNorm`` node, a model-local function of the same
 name and domain whose body computes the op with standard ONNX ops. Two consumers need it changed:
 
-* TensorRT (AN_SPEC.md §5): its parser prefers a local function over a plugin, so
+* TensorRT (docs/attentive_norm.md, section 4): its parser prefers a local function over a plugin, so
   :func:`strip_an_functions` removes the function and the nodes bind the AttentiveNorm plugin.
 * Standard-op runtimes: :func:`inline_an_functions` replaces every node by the function body and
   specialises it (constant ``If``/``Where`` on attribute values folded away), leaving no custom domain.

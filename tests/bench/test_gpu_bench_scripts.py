@@ -1,4 +1,4 @@
-"""The CPU-side logic of the GPU benchmark scripts, so that a lent GPU's minutes are not lost to a parsing or
+"""The CPU-side logic of the GPU benchmark scripts, so that time on a GPU machine is not lost to a parsing or
 argument bug: ncu CSV -> per-launch medians (kernel_traffic.py), library arguments and kHWC8 padding
 (bench_kernel_variants.py). No timing is asserted; nothing here needs a GPU."""
 
