@@ -32,6 +32,7 @@ def export(
     validate: bool = True,
     atol: float | None = None,
     rtol: float | None = None,
+    exporter: str | None = None,
 ) -> ExportSummary:
     """Export a model with AN layers (of any class: found by structure, options read from the live module).
 
@@ -50,6 +51,7 @@ def export(
         atol: with ``rtol``, judge by ``|out - ref| <= atol + rtol * |ref|`` against the float64 model; by default
             ORT's error may be at most 5x PyTorch fp32's own error against the float64 model (plus a small floor).
         rtol: see ``atol``.
+        exporter: ``dynamo`` (torch.export-based, the default) or ``torchscript``.
 
     Returns:
         What was written, the timings and the validation's errors and rule.
@@ -59,6 +61,7 @@ def export(
     """
     import copy
 
+    from an_deploy.export.dynamo_export import DEFAULT_EXPORTER
     from an_deploy.export.pipeline import export_module
     from an_deploy.parity.tolerances import rule_from_options
 
@@ -66,4 +69,4 @@ def export(
     live = copy.deepcopy(model).eval() if model.training else model
     return export_module(live, Path(output), tuple(example_input.shape), name=type(model).__name__, opset=opset,
                          dynamic_batch=dynamic_batch, form=form, validate=validate, rule=rule,
-                         example_input=example_input)
+                         example_input=example_input, exporter=exporter or DEFAULT_EXPORTER)

@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from an_deploy import __version__  # noqa: E402
+from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS  # noqa: E402
 from an_deploy.export.pipeline import export_module  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
 from an_deploy.export.validate import realistic_inputs  # noqa: E402
@@ -46,25 +47,25 @@ def _p90(xs: list[float]) -> float:
     return sorted(xs)[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
 
 
-def time_export_pipeline(model: torch.nn.Module, size: int, repeats: int) -> dict[str, Any]:
+def time_export_pipeline(model: torch.nn.Module, size: int, repeats: int, exporter: str) -> dict[str, Any]:
     """Run ``export_module`` (defaults: function form, dynamic batch, validation) ``repeats`` times."""
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
             load_before = os.getloadavg()[0]
             wall, cpu = time.perf_counter(), time.process_time()
-            s = export_module(model, Path(tmp) / "m.onnx", (1, 3, size, size), name="an_resnet50")
+            s = export_module(model, Path(tmp) / "m.onnx", (1, 3, size, size), name="an_resnet50", exporter=exporter)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             assert s.validation is not None
             runs.append({"wall_s": wall, "cpu_s": cpu, "export_s": s.export_seconds,
                          "validation_s": s.validation_seconds, "batch_sizes": s.validation.batch_sizes,
                          "checks": [asdict(c) for c in s.validation.checks],
                          "load_avg_1min": [load_before, os.getloadavg()[0]]})
-            print(f"export + validation run {i}: wall {wall:.1f} s (export {s.export_seconds:.1f} s, validation "
-                  f"{s.validation_seconds:.1f} s), cpu {cpu:.1f} s, load {load_before:.1f}", flush=True)
+            print(f"{exporter} export + validation run {i}: wall {wall:.1f} s (export {s.export_seconds:.1f} s, "
+                  f"validation {s.validation_seconds:.1f} s), cpu {cpu:.1f} s, load {load_before:.1f}", flush=True)
     return {"runs": runs, "median_wall_s": statistics.median(r["wall_s"] for r in runs),
             "min_wall_s": min(r["wall_s"] for r in runs), "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
-            "rule": RelativeRule().describe()}
+            "rule": RelativeRule().describe(), "exporter": exporter}
 
 
 def main() -> None:
@@ -73,12 +74,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
-    parser.add_argument("--repeats", type=int, default=3, help="export + validation runs")
+    parser.add_argument("--repeats", type=int, default=3, help="export + validation runs per exporter")
     args = parser.parse_args()
 
     calibration = realistic_inputs((8, 3, args.size, args.size), 8, seed=1)
     model = calibrated_(an_resnet50(), calibration, seed=0)
-    pipeline = time_export_pipeline(model, args.size, args.repeats)
+    # the default exporter first, then the other one, taking turns run by run would mix their warm-up costs
+    pipelines = [time_export_pipeline(model, args.size, args.repeats, e)
+                 for e in (DEFAULT_EXPORTER, *[e for e in EXPORTERS if e != DEFAULT_EXPORTER])]
     start = time.perf_counter()
     exported = export_model(model, (1, 3, args.size, args.size), dynamic_batch=True)
     export_s = time.perf_counter() - start
@@ -108,22 +111,25 @@ def main() -> None:
             "config": {"model": "an_resnet50 (realistic random weights, batch statistics calibrated)",
                        "input": f"Nx3x{args.size}x{args.size}",
                        "warmup": args.warmup, "iters": args.iters, "timing": "perf_counter, interleaved rounds"},
-            "export_seconds": export_s, "export_and_validation": pipeline, "results": rows}
+            "export_seconds": export_s, "export_and_validation": pipelines, "results": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "export_cpu.json").write_text(json.dumps(data, indent=2) + "\n")
-    lines = ["# AN-ResNet-50 on CPU: ONNX Runtime (function form) vs PyTorch eager", "",
+    lines = ["# AN-ResNet-50 on CPU: export + validation, and ONNX Runtime (function form) vs PyTorch eager", "",
              f"Machine: {env['cpu']}, {env['cpu_cores']} cores ({env['torch_threads']} threads); "
              + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v),
              "",
              f"## Export + validation (`an-deploy export` after loading; input 1x3x{args.size}x{args.size})", "",
-             f"Median over {args.repeats} runs: wall {pipeline['median_wall_s']:.1f} s (min "
-             f"{pipeline['min_wall_s']:.1f} s), this process's CPU time {pipeline['median_cpu_s']:.1f} s. Rule: "
-             f"{pipeline['rule']}. The machine is shared: 1-minute load average per run below.", "",
-             "| run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound | load avg |",
-             "|---|---|---|---|---|---|---|",
-             *[f"| {i} | {r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
+             f"Rule: {pipelines[0]['rule']}. The machine is shared: 1-minute load average per run below.", "",
+             "| exporter | run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound "
+             "| load avg |",
+             "|---|---|---|---|---|---|---|---|",
+             *[f"| {p['exporter']}{' (default)' if p['exporter'] == DEFAULT_EXPORTER else ''} | {i} | "
+               f"{r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
                + "; ".join(f"{c['size']}: {c['max_abs']:.2e} <= {c['bound']:.2e}" for c in r["checks"])
-               + f" | {r['load_avg_1min'][0]:.1f} |" for i, r in enumerate(pipeline["runs"])],
+               + f" | {r['load_avg_1min'][0]:.1f} |" for p in pipelines for i, r in enumerate(p["runs"])],
+             "",
+             *[f"{p['exporter']}: median wall {p['median_wall_s']:.1f} s (min {p['min_wall_s']:.1f} s), CPU "
+               f"{p['median_cpu_s']:.1f} s over {args.repeats} runs." for p in pipelines],
              "", "## Latency", "",
              f"Export-only wall time: {export_s:.1f} s. Timing: {data['config']['timing']}, {args.warmup} warm-up, "
              f"{args.iters} timed iterations.", "",

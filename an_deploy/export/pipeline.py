@@ -198,7 +198,7 @@ def export_checkpoint(
     progress(f"loading {checkpoint}")
     if model_def is not None:
         if arch is not None or config is not None:
-            raise UserError("--model-def builds the model: it excludes --arch and --config")
+            raise UserError("--model-def and --arch/--config exclude each other: the model definition builds the model")
         model = load_with_model_def(checkpoint, model_def)
         shape = tuple(input_shape) if input_shape is not None else declared_input_shape(model)
         if shape is None:

@@ -123,13 +123,13 @@ def run_parity(
             checkpoint, non-finite weights, or a batch beyond the available memory.
     """
     rule = rule_from_options(atol, rtol)
-    options: dict[str, object]
+    options: str | dict[str, object]
     if model_def is not None:
         if arch is not None or config is not None:
-            raise UserError("--model-def builds the model: it excludes --arch and --config")
+            raise UserError("--model-def and --arch/--config exclude each other: the model definition builds the model")
         model, model_name = load_with_model_def(checkpoint, model_def), model_def
         usual_input = declared_input_shape(model)
-        options = {"source": "live module"}
+        options = "live module"
     else:
         loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
         model, model_name, usual_input = loaded.model, loaded.arch, loaded.input_shape

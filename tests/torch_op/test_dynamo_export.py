@@ -15,6 +15,7 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from an_deploy import spec
+from an_deploy.discover import find_an_layers as an_layers
 from an_deploy.export.checks import check_model
 from an_deploy.export.dynamo_export import (
     DEFAULT_EXPORTER,
@@ -30,7 +31,6 @@ from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_resnet50
-from an_deploy.summary import an_layers
 from tests.export.helpers import assert_close, session
 
 # ORT, dynamo file vs TorchScript file, on the demo model (the two files fold the plain BatchNorms into the convs
