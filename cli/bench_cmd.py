@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from an_deploy.cli.common import progress, user_errors, warn
+from an_deploy.cli.models_cmd import AssumePublishedOption, ConfigOption, load_config
+from an_deploy.cli.trt_cmd import BackendOption
+from an_deploy.trt.availability import Backend
 
 
 def bench(
@@ -15,6 +18,8 @@ def bench(
         Path | None, typer.Argument(help="Checkpoint (.pth/.pt); the demo architecture with random weights if omitted.")
     ] = None,
     arch: Annotated[str | None, typer.Option(help="Architecture (inferred from the checkpoint if omitted).")] = None,
+    config: ConfigOption = None,
+    assume_published: AssumePublishedOption = False,
     batch: Annotated[int, typer.Option(min=1, help="Batch size of the timed input.")] = 1,
     iters: Annotated[int, typer.Option(min=1, help="Timed calls per row (at least).")] = 100,
     warmup: Annotated[int, typer.Option(min=0, help="Untimed warm-up calls per row.")] = 10,
@@ -23,6 +28,7 @@ def bench(
     compile_row: Annotated[bool, typer.Option("--compile/--no-compile", help="Include torch.compile.")] = True,
     trt: Annotated[bool, typer.Option("--trt/--no-trt", help="Include the TensorRT rows (skipped without it).")] = True,
     plugin: Annotated[Path | None, typer.Option(help="AttentiveNorm plugin library for the trt-plugin rows.")] = None,
+    backend: BackendOption = Backend.AUTO,
     out: Annotated[Path, typer.Option(help="Report folder (created if missing): latency.json, latency.md, "
                                    "latency.png, replaced atomically if they exist.")] = Path("reports"),
 ) -> None:
@@ -31,7 +37,8 @@ def bench(
 
     with user_errors():
         report, paths = run_bench(
-            model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress, warn=warn
+            model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress, warn=warn,
+            config=load_config(config), assume_published=assume_published, backend=backend,
         )
         typer.echo(paths["md"].read_text())
         failed = report.summary["rows_failed"]

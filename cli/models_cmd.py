@@ -28,7 +28,7 @@ ConfigOption = Annotated[
 AssumePublishedOption = Annotated[
     bool,
     typer.Option("--assume-published", help="When the checkpoint keys cannot show an option (attention mode 2/5/6 "
-                 "or 0/4, use_rsd/use_maxpool) and no config says it, assume the authors' published setting "
+                 "or 0/4, use_rsd/use_maxpool/act_cfg) and no config says it, assume the authors' published setting "
                  "(printed as a warning) instead of refusing."),
 ]
 

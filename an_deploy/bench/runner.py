@@ -11,7 +11,9 @@ from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
 from an_deploy.errors import UserError
 from an_deploy.files import check_output_dir
+from an_deploy.models.model_config import ModelConfig
 from an_deploy.resources import check_memory
+from an_deploy.trt.availability import Backend
 from an_deploy.weights_check import finite_warning
 
 
@@ -28,8 +30,14 @@ def run_bench(
     out: Path,
     log: Callable[[str], None] = lambda _: None,
     warn: Callable[[str], None] = lambda _: None,
+    config: ModelConfig | None = None,
+    assume_published: bool = False,
+    backend: Backend = Backend.AUTO,
 ) -> tuple[BenchReport, dict[str, Path]]:
     """Benchmark one model and write ``latency.{json,md,png}`` under ``out``.
+
+    The checkpoint is loaded as :func:`an_deploy.checkpoint.load_model` does (``arch``, ``config``,
+    ``assume_published``); ``backend`` chooses the TensorRT of the TensorRT rows.
 
     Every check that can fail (options, report folder, checkpoint, memory for the batch) runs before the
     first timed row. The report's input shape and batch are those of the tensor actually timed.
@@ -55,15 +63,17 @@ def run_bench(
         calibration = realistic_inputs((8, *entry.input_shape[1:]), 8, seed=1)
         model = calibrated_(entry.builder(), calibration, seed=0)
         label = f"{name} (random realistic weights, batch statistics calibrated)"
+        input_shape = entry.input_shape
     else:
         from an_deploy.checkpoint import load_model
 
-        loaded = load_model(checkpoint, arch)
+        loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
         model, name, label = loaded.model.eval(), loaded.arch, f"{loaded.arch} ({checkpoint.name})"
+        input_shape = loaded.input_shape
     warning = finite_warning(model, str(checkpoint) if checkpoint is not None else label)
     if warning is not None:
         warn(warning)
-    shape = (batch, *get_arch(name).input_shape[1:])
+    shape = (batch, *input_shape[1:])
     check_memory(model, shape, "bench", "--batch")
     log(f"exporting {label} in function form")
     function = export_model(model, (1, *shape[1:]), form="function").model
@@ -72,7 +82,7 @@ def run_bench(
         x = x.repeat(-(-batch // x.shape[0]), 1, 1, 1)[:batch].contiguous()
     shape = tuple(x.shape)
     with tempfile.TemporaryDirectory(prefix="an-deploy-bench-") as work:
-        rows = default_rows(model, function, shape, Path(work), compile_row, trt, plugin)
+        rows = default_rows(model, function, shape, Path(work), compile_row, trt, plugin, backend=backend)
         results = measure(rows, x, warmup=warmup, iters=iters, min_seconds=min_seconds, log=log)
     config = BenchConfig(label, list(shape), warmup, iters, min_seconds, [r.name for r in rows])
     report = BenchReport(config, Environment.collect(), results)

@@ -59,3 +59,22 @@ def test_bench_warns_about_non_finite_weights(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "warning: " in result.stderr and "fc.weight (2 NaN of 1280)" in result.stderr
     assert "fc.weight (2 NaN of 1280)" in (tmp_path / "r" / "latency.md").read_text()
+
+
+def test_bench_takes_the_loader_options_of_export(tmp_path: Path) -> None:
+    """A bare AN state dict does not say its attention mode: bench refuses like export, and takes
+    --assume-published (or --config) like export."""
+    import torch
+
+    from an_deploy.models.digits import DEMO_CHECKPOINT
+
+    bare = tmp_path / "bare.pt"
+    torch.save(torch.load(DEMO_CHECKPOINT, map_location="cpu", weights_only=True)["state_dict"], bare)
+    base = ["bench", str(bare), "--iters", "1", "--warmup", "0", "--no-compile", "--no-trt"]
+    refused = CliRunner().invoke(app, [*base, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 1 and "--assume-published" in refused.stderr
+    assert not (tmp_path / "a" / "latency.json").exists()
+    result = CliRunner().invoke(app, [*base, "--assume-published", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "assuming the authors' published setting" in result.stderr
+    assert json.loads((tmp_path / "b" / "latency.json").read_text())["config"]["model"].startswith("an_resnet_demo")
