@@ -39,3 +39,19 @@ def test_an_deploy_models_is_not_the_top_level_models():
 
     assert Path(an_deploy.models.registry.__file__).parent == REPO / "models"
     assert Path(an_deploy.cli.main.__file__).parent == REPO / "cli"
+
+
+def test_a_training_checkout_with_its_own_models_package_coexists(tmp_path: Path) -> None:
+    """Inside an authors' training checkout (whose top-level package is also called ``models``), both import."""
+    import subprocess
+    import sys
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "__init__.py").write_text("TRAINING_REPO = True\n")
+    code = ("import models, an_deploy.checkpoint\n"
+            "from an_deploy.models.registry import ARCHS\n"
+            "assert models.TRAINING_REPO and 'an_resnet50' in ARCHS\n"
+            "print(models.__file__)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(tmp_path / "models" / "__init__.py")
