@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from an_deploy import __version__  # noqa: E402
 from an_deploy.checkpoint import load_model  # noqa: E402
+from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
 from an_deploy.export.checks import check_model  # noqa: E402
 from an_deploy.export.dynamo_export import export_dynamo  # noqa: E402
 from an_deploy.export.functions import an_nodes  # noqa: E402
@@ -45,7 +46,6 @@ from an_deploy.models.digits import DEMO_CHECKPOINT  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, an_resnet50  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
-from an_deploy.summary import an_layers  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 EXPORTERS: dict[str, Callable[..., Any]] = {"torchscript": export_model, "dynamo": export_dynamo}
