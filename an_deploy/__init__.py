@@ -51,7 +51,7 @@ def export(
         atol: with ``rtol``, judge by ``|out - ref| <= atol + rtol * |ref|`` against the float64 model; by default
             ORT's error may be at most 5x PyTorch fp32's own error against the float64 model (plus a small floor).
         rtol: see ``atol``.
-        exporter: ``dynamo`` (torch.export-based, the default) or ``torchscript``.
+        exporter: ``torchscript`` (the default) or ``dynamo`` (torch.export-based, through the PyTorch op).
 
     Returns:
         What was written, the timings and the validation's errors and rule.

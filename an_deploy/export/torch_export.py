@@ -182,8 +182,9 @@ def export_model(
             warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
             torch.onnx.export(
                 stand_in, (x,), buffer, dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, custom_opsets={spec.DOMAIN: spec.OP_VERSION},
-                do_constant_folding=True,
+                output_names=[OUTPUT_NAME], dynamic_axes=dynamic_axes, do_constant_folding=True,
+                # declared only when used: torch's C++ encoder warns on stderr about an unused custom domain
+                custom_opsets={spec.DOMAIN: spec.OP_VERSION} if names else None,
             )
     except (RuntimeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
