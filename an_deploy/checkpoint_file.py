@@ -22,7 +22,7 @@ from torch import nn
 
 from an_deploy import safe_unpickle
 from an_deploy.an_options import live_options
-from an_deploy.errors import UserError
+from an_deploy.errors import UserError, first_line
 
 WRAPPER_KEYS = ("state_dict", "model", "model_state", "model_state_dict", "net")
 PREFIXES = ("module.network.", "network.", "module.")  # apex FP16Model inside (apex) DDP, FP16Model alone, DDP
@@ -64,11 +64,6 @@ class CheckpointContents:
         return ", ".join(parts)
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
 def read_object(path: Path) -> Any:
     """Unpickle a checkpoint file with the restricted unpickler (foreign globals become inert placeholders).
 
@@ -87,7 +82,7 @@ def read_object(path: Path) -> Any:
     except (safe_unpickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, TypeError,
             AttributeError, OSError, struct.error, IndexError, KeyError, ImportError) as e:
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (corrupt or truncated?): "
-                              f"{_first_line(e)}") from None
+                              f"{first_line(e)}") from None
 
 
 def _foreign_message(obj: Any, where: str, expected: str = ", not a state dict") -> str | None:

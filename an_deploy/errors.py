@@ -12,6 +12,13 @@ from __future__ import annotations
 import signal
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type name when the message is empty (for one-line
+    errors that wrap a library's multi-line one)."""
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 class UserError(Exception):
     """A problem with the user's input, explained by the message alone."""
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from an_deploy import spec
 from an_deploy.discover import an_layer_parts
-from an_deploy.errors import UserError
+from an_deploy.errors import UserError, first_line
 from an_deploy.fused_op import fused_op
 
 DEFAULT_EPS_VAR = 1e-3  # the authors' ImageNet code hard-codes it and keeps no attribute
@@ -224,7 +224,7 @@ def verify_fold(layer: nn.Module, folded: FoldedAN, where: str) -> float:
         with torch.no_grad():
             ref = copy.deepcopy(layer).to(torch.float64)(x)
     except (RuntimeError, TypeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise FoldError(f"{where}: the layer's own forward fails on a float64 probe input: {first}") from None
     out = fused_op(x, folded.tensors, folded.attrs)
     if not isinstance(ref, torch.Tensor) or ref.shape != out.shape:

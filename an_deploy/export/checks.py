@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import onnx
 
-from an_deploy.errors import UserError
+from an_deploy.errors import UserError, first_line
 
 
 class OnnxCheckError(UserError):
@@ -27,5 +27,5 @@ def check_model(model: onnx.ModelProto) -> onnx.ModelProto:
         onnx.checker.check_model(model, full_check=True)
         return onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise OnnxCheckError(f"the exported model fails onnx.checker / shape inference: {first}") from None

@@ -28,6 +28,7 @@ from onnxscript.values import Op, Opset
 from torch import nn
 
 from an_deploy import spec
+from an_deploy.errors import first_line
 from an_deploy.export.an_node import IR_VERSION, node_attributes
 from an_deploy.export.functions import an_nodes, inline_an_functions
 from an_deploy.export.onnx_function import build_function
@@ -166,7 +167,7 @@ def export_dynamo(
         with torch.no_grad():
             swapped(x)
     except (RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))}: {first}") from None
     dynamic_shapes = ({0: torch.export.Dim("batch")},) if dynamic_batch else None
     with quiet_exporter():
@@ -177,7 +178,7 @@ def export_dynamo(
                 verbose=False, report=False, optimize=True,
             )
         except torch.onnx.errors.OnnxExporterError as e:
-            summary = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            summary = first_line(e)
             raise ExportError(f"the torch.export-based exporter failed: {summary}") from e
     proto = program.model_proto
     _contract_attributes(proto)

@@ -24,7 +24,7 @@ from torch import nn
 
 from an_deploy import spec
 from an_deploy.discover import replace_an_layers as swap_layers
-from an_deploy.errors import UserError
+from an_deploy.errors import UserError, first_line
 from an_deploy.export.an_node import IR_VERSION
 from an_deploy.export.functions import an_nodes, inline_an_functions
 from an_deploy.export.onnx_function import MIN_OPSET, build_function
@@ -187,7 +187,7 @@ def export_model(
                 custom_opsets={spec.DOMAIN: spec.OP_VERSION} if names else None,
             )
     except (RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))} (tracing it for the "
                           f"export failed): {first}") from None
     proto = onnx.load_from_string(buffer.getvalue())

@@ -8,7 +8,7 @@ import numpy as np
 import onnx
 import torch
 
-from an_deploy.errors import UserError
+from an_deploy.errors import UserError, first_line
 
 
 class OrtLoadError(UserError):
@@ -41,7 +41,7 @@ class OrtRunner:
             self.session = ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
         except (state.Fail, state.InvalidGraph, state.InvalidArgument, state.NotImplemented, state.InvalidProtobuf,
                 state.RuntimeException) as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            first = first_line(e)
             raise OrtLoadError(f"ONNX Runtime cannot load the model for {name}: {first}") from None
         self.name = name
         self.precision = "fp32"
