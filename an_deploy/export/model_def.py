@@ -12,15 +12,15 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from an_deploy.checkpoint import read_state_dict
+from an_deploy.checkpoint import LoadedModel, load_model, read_state_dict, state_dict_mismatch
 from an_deploy.errors import UserError
-
-_MAX_LISTED = 6
+from an_deploy.models.model_config import ModelConfig
 
 
 class ModelDefError(UserError):
@@ -70,24 +70,13 @@ def build_model(model_def: str) -> nn.Module:
     return model
 
 
-def _listing(title: str, items: list[str]) -> str:
-    more = f" (+{len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else ""
-    return f"{len(items)} {title}: {', '.join(items[:_MAX_LISTED])}{more}"
-
-
 def load_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor], what: str) -> None:
     """Load ``state_dict`` into ``model`` with every key and shape matching.
 
     Raises:
         ModelDefError: missing or unexpected keys or shape mismatches (listed in one line).
     """
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    shapes = [f"{k} {tuple(state_dict[k].shape)} vs model {tuple(expected[k].shape)}"
-              for k in sorted(set(state_dict) & set(expected)) if state_dict[k].shape != expected[k].shape]
-    problems = [_listing(t, items) for t, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                                                    ("shape mismatches", shapes)) if items]
+    problems = state_dict_mismatch(model, state_dict)
     if problems:
         raise ModelDefError(f"the checkpoint does not fit {what}: " + "; ".join(problems))
     model.load_state_dict(state_dict, strict=True)
@@ -113,3 +102,38 @@ def declared_input_shape(model: nn.Module) -> tuple[int, ...] | None:
     if isinstance(shape, (tuple, list)) and all(isinstance(d, int) for d in shape) and len(shape) in (3, 4):
         return tuple(shape) if len(shape) == 4 else (1, *shape)
     return None
+
+
+@dataclass(frozen=True)
+class CheckpointModel:
+    """A checkpoint's model, built by the registry or a config (``loaded``) or by the user's code (``--model-def``).
+
+    Attributes:
+        model: the eval-mode float32 module.
+        name: the architecture name, or the ``--model-def`` spec.
+        input_shape: the example input N x C x H x W it was made for, when known.
+        loaded: the loader's result (options and their sources); ``None`` with ``--model-def``, whose AN options
+            are read from the live module.
+    """
+
+    model: nn.Module
+    name: str
+    input_shape: tuple[int, ...] | None
+    loaded: LoadedModel | None
+
+
+def load_checkpoint_model(checkpoint: str | Path, arch: str | None = None, model_def: str | None = None,
+                          config: ModelConfig | None = None, assume_published: bool = False) -> CheckpointModel:
+    """The model of ``checkpoint``: built by ``model_def`` (the user's code) or by :func:`load_model`.
+
+    Raises:
+        UserError: ``model_def`` together with ``arch`` or ``config``; see :func:`load_with_model_def` and
+            :func:`an_deploy.checkpoint.load_model`.
+    """
+    if model_def is not None:
+        if arch is not None or config is not None:
+            raise UserError("--model-def and --arch/--config exclude each other: the model definition builds the model")
+        model = load_with_model_def(checkpoint, model_def)
+        return CheckpointModel(model, model_def, declared_input_shape(model), None)
+    loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
+    return CheckpointModel(loaded.model, loaded.arch, loaded.input_shape, loaded)

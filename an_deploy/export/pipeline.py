@@ -14,13 +14,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model
 from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS, export_with
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.metadata import provenance, stamp
-from an_deploy.export.model_def import declared_input_shape, load_with_model_def
+from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     OUTPUT_NAME,
@@ -196,21 +195,17 @@ def export_checkpoint(
     check_output_file(output, inputs=[checkpoint], what="-o")
     rule = rule_from_options(atol, rtol)
     progress(f"loading {checkpoint}")
-    if model_def is not None:
-        if arch is not None or config is not None:
-            raise UserError("--model-def and --arch/--config exclude each other: the model definition builds the model")
-        model = load_with_model_def(checkpoint, model_def)
-        shape = tuple(input_shape) if input_shape is not None else declared_input_shape(model)
-        if shape is None:
-            raise UserError(f"--input-shape is required with --model-def (the module of {model_def} declares no "
-                            "input_shape)")
-        name, options_source = model_def, LIVE_MODULE
+    source = load_checkpoint_model(checkpoint, arch, model_def, config, assume_published)
+    shape = tuple(input_shape) if input_shape is not None else source.input_shape
+    if shape is None:
+        raise UserError(f"--input-shape is required with --model-def (the module of {model_def} declares no "
+                        "input_shape)")
+    if source.loaded is None:
+        options_source = LIVE_MODULE
     else:
-        loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
-        model, name = loaded.model, loaded.arch
-        shape = tuple(input_shape) if input_shape is not None else loaded.input_shape
-        options_source = "; ".join(sorted({o.source for key, o in loaded.options.items()
+        options_source = "; ".join(sorted({o.source for key, o in source.loaded.options.items()
                                            if key not in ("arch", "config", "num_classes")})) or "checkpoint keys"
+    model, name = source.model, source.name
     return export_module(model, output, shape, name=name, opset=opset, dynamic_batch=dynamic_batch, form=form,
                          validate=validate, rule=rule, source=Path(checkpoint), options_source=options_source,
                          exporter=exporter or DEFAULT_EXPORTER, progress=progress)

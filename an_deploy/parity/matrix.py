@@ -8,10 +8,9 @@ from pathlib import Path
 import onnx
 import torch
 
-from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
-from an_deploy.export.model_def import declared_input_shape, load_with_model_def
+from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.model_config import ModelConfig
 from an_deploy.models.registry import DEMO_INPUT_SHAPE
@@ -123,17 +122,10 @@ def run_parity(
             checkpoint, non-finite weights, or a batch beyond the available memory.
     """
     rule = rule_from_options(atol, rtol)
-    options: str | dict[str, object]
-    if model_def is not None:
-        if arch is not None or config is not None:
-            raise UserError("--model-def and --arch/--config exclude each other: the model definition builds the model")
-        model, model_name = load_with_model_def(checkpoint, model_def), model_def
-        usual_input = declared_input_shape(model)
-        options = "live module"
-    else:
-        loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
-        model, model_name, usual_input = loaded.model, loaded.arch, loaded.input_shape
-        options = {k: {"value": o.value, "source": o.source} for k, o in loaded.options.items()}
+    source = load_checkpoint_model(checkpoint, arch, model_def, config, assume_published)
+    model, model_name, usual_input = source.model, source.name, source.input_shape
+    options: str | dict[str, object] = "live module" if source.loaded is None else {
+        k: {"value": o.value, "source": o.source} for k, o in source.loaded.options.items()}
     require_finite(model, str(checkpoint))
     proto = load_onnx(onnx_path, check=False)
     has_function = any(is_an_function(f) for f in proto.functions)
