@@ -17,10 +17,10 @@ from torch import nn
 
 from an_deploy.models.attentive_norm import (
     ACT_CFG_TYPES,
+    ACTIVATIONS,
     DEFAULT_ACT_CFG,
     MODE_LAYOUT,
     HSigmoid,
-    Softmax1,
     build_attn_activation,
 )
 
@@ -30,7 +30,6 @@ PUBLISHED: dict[str, Any] = {"attention_mode": 2, "use_rsd": True, "use_maxpool"
 the default HSigmoidv2 attention activation)."""
 
 _ACTIVATION_OF_MODE = {mode: layout[3] for mode, layout in MODE_LAYOUT.items()}
-_NEW_ACTIVATION: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "hsigmoid": HSigmoid, "softmax": Softmax1}
 _SAME_KEYS = ((2, 5, 6), (0, 4))
 
 
@@ -165,6 +164,6 @@ def apply_options(model: nn.Module, options: Mapping[str, Any]) -> None:
         if mode not in group:
             built = "/".join(map(str, group or current)) or "unknown"
             raise ValueError(f"{name} holds an attention branch of mode {built}, not of mode {mode}")
-        branch.attention[-1] = _NEW_ACTIVATION[_ACTIVATION_OF_MODE[mode]]()
+        branch.attention[-1] = ACTIVATIONS[_ACTIVATION_OF_MODE[mode]]()
         if hasattr(branch, "attention_mode"):
             branch.attention_mode = mode

@@ -45,7 +45,7 @@ class Softmax1(nn.Softmax):
         super().__init__(dim=1)
 
 
-_ACTIVATIONS: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "hsigmoid": HSigmoid, "softmax": Softmax1}
+ACTIVATIONS: dict[str, type[nn.Module]] = {"sigmoid": nn.Sigmoid, "hsigmoid": HSigmoid, "softmax": Softmax1}
 
 
 def rsd_statistic(x: torch.Tensor, eps: float) -> torch.Tensor:
@@ -74,7 +74,7 @@ class AttentionWeights(nn.Module):
             layers += [nn.ReLU(inplace=False), nn.Conv2d(width, k, 1, bias=bias)]
             if norm:
                 layers.append(nn.BatchNorm2d(k))
-        layers.append(_ACTIVATIONS[act]())
+        layers.append(ACTIVATIONS[act]())
         self.attention = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
