@@ -2,7 +2,7 @@
 
 The published AN-MobileNetV2 (AOGNet-v2 training code) uses K = [5, 5, 5, 5, 10, 10, 10] per setting row, attention
 mode 2; the stem's, each expansion's, each projection's and the last conv's norms stay BatchNorm. At width 1.0 the
-channel counts equal the original's (which rounds with ``int(c * width_mult)`` where this uses ``_make_divisible``).
+channel counts equal the original's (which rounds with ``int(c * width_mult)`` where this uses ``make_divisible``).
 """
 
 from __future__ import annotations
@@ -30,8 +30,10 @@ def batch_norm(channels: int, row: int) -> nn.Module:
     return nn.BatchNorm2d(channels)
 
 
-def _make_divisible(v: float, divisor: int = 8) -> int:
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
+def make_divisible(v: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to a multiple of ``divisor``, never below 90% of ``v`` (the TF rule)."""
+    min_value = divisor if min_value is None else min_value
+    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
     return new_v + divisor if new_v < 0.9 * v else new_v
 
 
@@ -67,11 +69,11 @@ class InvertedResidual(nn.Module):
 class MobileNetV2(nn.Module):
     def __init__(self, dw_norm: NormFactory = batch_norm, num_classes: int = 1000, width_mult: float = 1.0) -> None:
         super().__init__()
-        cin = _make_divisible(32 * width_mult)
-        last = _make_divisible(1280 * max(1.0, width_mult))
+        cin = make_divisible(32 * width_mult)
+        last = make_divisible(1280 * max(1.0, width_mult))
         features: list[nn.Module] = [ConvBNReLU(3, cin, stride=2)]
         for row, (t, c, n, s) in enumerate(SETTINGS):
-            cout = _make_divisible(c * width_mult)
+            cout = make_divisible(c * width_mult)
             for i in range(n):
                 hidden = int(round(cin * t))
                 features.append(InvertedResidual(cin, cout, s if i == 0 else 1, t, dw_norm(hidden, row)))

@@ -15,23 +15,7 @@ import torch
 from torch import nn
 
 from an_deploy.models.ivmcl_release.norms import BN_CFG, NormCfg, build_norm, check_norm_cfg, with_k
-
-DEFAULT_SETTING: tuple[tuple[int, int, int, int], ...] = (  # expand ratio t, channels c, repeats n, stride s
-    (1, 16, 1, 1),
-    (6, 24, 2, 2),
-    (6, 32, 3, 2),
-    (6, 64, 4, 2),
-    (6, 96, 3, 1),
-    (6, 160, 3, 2),
-    (6, 320, 1, 1),
-)
-
-
-def make_divisible(v: float, divisor: int, min_value: int | None = None) -> int:
-    """Round a channel count to a multiple of ``divisor``, never below 90% of ``v`` (the TF rule)."""
-    min_value = divisor if min_value is None else min_value
-    new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
+from an_deploy.models.mobilenetv2 import SETTINGS, make_divisible
 
 
 class ConvBNReLU(nn.Sequential):
@@ -89,7 +73,7 @@ class MobileNetV2(nn.Module):
                  norm_cfg_final: NormCfg | None = None,
                  num_affine_trans: Sequence[int] = (5, 5, 5, 5, 10, 10, 10)) -> None:
         super().__init__()
-        setting = DEFAULT_SETTING if inverted_residual_setting is None else inverted_residual_setting
+        setting = SETTINGS if inverted_residual_setting is None else inverted_residual_setting
         if not setting or any(len(row) != 4 for row in setting):
             raise ValueError(f"inverted_residual_setting must be non-empty rows of 4 (t, c, n, s), got {setting}")
         if num_classes <= 0:
