@@ -11,6 +11,7 @@ from an_deploy.cli.common import JSON_HELP, emit_json, user_errors, warn
 from an_deploy.errors import UserError
 
 if TYPE_CHECKING:
+    from an_deploy.checkpoint import LoadedModel
     from an_deploy.models.model_config import ModelConfig
 
 ArchOption = Annotated[
@@ -50,28 +51,31 @@ def load_config(path: Path | None) -> ModelConfig | None:
 JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
 
-def _warn_nonfinite(path: Path) -> None:
-    from an_deploy.checkpoint import read_state_dict
+def _load(model: Path, arch: str | None, config: Path | None, assume_published: bool, warn_nonfinite: bool
+          ) -> LoadedModel:
+    """Load the checkpoint once; warn (stderr) about NaN/Inf weights by tensor when asked."""
+    from an_deploy.checkpoint import load_model
     from an_deploy.weights_check import finite_warning
 
-    message = finite_warning(read_state_dict(path)[0], str(path))
+    loaded = load_model(model, arch, load_config(config), assume_published)
+    message = finite_warning(loaded.model, str(model)) if warn_nonfinite else None
     if message is not None:
         warn(message)
+    return loaded
 
 
 def inspect(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
             assume_published: AssumePublishedOption = False, json_out: JsonFlag = False) -> None:
     """Load a checkpoint; list the options it uses (and where each came from) and its AttentiveNorm layers."""
-    from an_deploy.checkpoint import load_model
     from an_deploy.json_records import inspect_record
     from an_deploy.summary import describe
 
     with user_errors():
+        loaded = _load(model, arch, config, assume_published, warn_nonfinite=not json_out)
         if json_out:
-            emit_json(inspect_record(load_model(model, arch, load_config(config), assume_published)))
+            emit_json(inspect_record(loaded))  # the record lists non-finite tensors itself
             return
-        typer.echo(describe(model, arch, load_config(config), assume_published))
-        _warn_nonfinite(model)
+        typer.echo(describe(loaded))
 
 
 def evaluate(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
@@ -81,8 +85,7 @@ def evaluate(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption
     from an_deploy.summary import evaluate_digits
 
     with user_errors():
-        result = evaluate_digits(model, arch, load_config(config), assume_published)
-        _warn_nonfinite(model)
+        result = evaluate_digits(_load(model, arch, config, assume_published, warn_nonfinite=True))
         if json_out:
             emit_json(eval_record(result, model))
             return
