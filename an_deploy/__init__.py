@@ -5,12 +5,15 @@ Python API: :func:`export` (a live ``nn.Module`` -> validated ONNX file).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 # The export subpackage is imported before the function of the same name is defined, so that the attribute
 # ``an_deploy.export`` stays the function (``from an_deploy.export.x import y`` is unaffected).
 import an_deploy.export as _export_package  # noqa: F401
+from an_deploy.lazy import lazy_import
+from an_deploy.version import __version__
 
 if TYPE_CHECKING:
     import torch
@@ -18,7 +21,11 @@ if TYPE_CHECKING:
 
     from an_deploy.export.pipeline import ExportSummary
 
-__version__ = "0.1.0"
+# ``import an_deploy`` stays light (no torch): the export machinery loads on the first call.
+_pipeline = lazy_import("an_deploy.export.pipeline")
+_tolerances = lazy_import("an_deploy.accuracy.tolerances")
+
+__all__ = ["__version__", "export"]
 
 
 def export(
@@ -59,14 +66,8 @@ def export(
     Raises:
         UserError: an AN layer that cannot be folded (its path and part named), bad options, a failed check.
     """
-    import copy
-
-    from an_deploy.export.dynamo_export import DEFAULT_EXPORTER
-    from an_deploy.export.pipeline import export_module
-    from an_deploy.parity.tolerances import rule_from_options
-
-    rule = rule_from_options(atol, rtol)
+    rule = _tolerances.rule_from_options(atol, rtol)
     live = copy.deepcopy(model).eval() if model.training else model
-    return export_module(live, Path(output), tuple(example_input.shape), name=type(model).__name__, opset=opset,
-                         dynamic_batch=dynamic_batch, form=form, validate=validate, rule=rule,
-                         example_input=example_input, exporter=exporter or DEFAULT_EXPORTER)
+    return _pipeline.export_module(live, Path(output), tuple(example_input.shape), name=type(model).__name__,
+                                   opset=opset, dynamic_batch=dynamic_batch, form=form, validate=validate, rule=rule,
+                                   example_input=example_input, exporter=exporter or _pipeline.DEFAULT_EXPORTER)

@@ -44,8 +44,8 @@ def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
     """Write the reports under ``out_dir`` and print them; returns whether parity passed."""
     import onnx
 
+    from an_deploy.accuracy.inputs import realistic_inputs
     from an_deploy.export.torch_export import export_model
-    from an_deploy.export.validate import realistic_inputs
     from an_deploy.models.registry import DEMO_INPUT_SHAPE
     from an_deploy.parity.matrix import run_parity
 

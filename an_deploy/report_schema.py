@@ -29,8 +29,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import an_deploy
 from an_deploy.files import OutputPathError, check_output_file
+from an_deploy.version import __version__
 
 SCHEMA_VERSION = 2
 TOOL_NAME = "an-deploy"
@@ -47,7 +47,7 @@ def package_version(package: str) -> str | None:
 
 def tool_info() -> dict[str, str]:
     """``{"name": "an-deploy", "version": ...}``."""
-    return {"name": TOOL_NAME, "version": an_deploy.__version__}
+    return {"name": TOOL_NAME, "version": __version__}
 
 
 def cpu_model() -> str:

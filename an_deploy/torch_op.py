@@ -6,8 +6,8 @@ with their defaults), so it is the op contract and nothing else. Implementations
 * CPU: the fused op math of ``fused_op.py`` with float32 arithmetic (float16 X is computed in float32 and
   rounded once at the end).
 * CUDA: the plugin library's C kernel entry point (``an_attentive_norm_forward``, bound by
-  ``an_deploy.trt.kernel_api``), launched on torch's current stream. The library is found the way
-  ``trt-build`` finds it (``an_deploy.trt.plugin_library.find_plugin_library``). Per call it allocates only
+  ``an_deploy.plugin.kernel_api``), launched on torch's current stream. The library is found the way
+  ``trt-build`` finds it (``an_deploy.plugin.library.find_plugin_library``). Per call it allocates only
   the output and the kernel's workspace (from torch's caching allocator) and never synchronises, so it can
   be captured in a CUDA graph.
 * Fake (meta): the output's shape, dtype and memory format, for ``torch.compile`` and ``torch.export``.
@@ -32,8 +32,8 @@ from an_deploy import spec
 from an_deploy.discover import replace_an_layers
 from an_deploy.fold import FoldedAN, fold
 from an_deploy.fused_op import fused_op
-from an_deploy.trt.kernel_api import LAYOUT_NCHW, LAYOUT_NHWC, STATUS_SUCCESS, Attributes, KernelLibrary
-from an_deploy.trt.plugin_library import find_plugin_library
+from an_deploy.plugin.kernel_api import LAYOUT_NCHW, LAYOUT_NHWC, STATUS_SUCCESS, Attributes, KernelLibrary
+from an_deploy.plugin.library import find_plugin_library
 
 OP_NAME = "attentive_norm"
 QUALIFIED_NAME = f"{spec.DOMAIN}::{OP_NAME}"

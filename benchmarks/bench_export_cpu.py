@@ -37,7 +37,7 @@ from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import an_resnet50  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
-from an_deploy.parity.tolerances import RelativeRule  # noqa: E402
+from an_deploy.accuracy.tolerances import RelativeRule  # noqa: E402
 from an_deploy.runtime.ort_runner import OrtRunner  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

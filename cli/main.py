@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-import an_deploy
 from an_deploy.cli import archs_cmd, bench_cmd, export_cmd, models_cmd, parity_cmd, trt_cmd
 from an_deploy.cli.common import Command, configure
 from an_deploy.files import install_termination_handler
+from an_deploy.version import __version__
 
 app = typer.Typer(
     name="an-deploy",
@@ -28,7 +28,7 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        typer.echo(f"an-deploy {an_deploy.__version__}")
+        typer.echo(f"an-deploy {__version__}")
         raise typer.Exit()
 
 

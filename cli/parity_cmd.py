@@ -33,7 +33,7 @@ def parity(
     """Compare every backend against the float64 PyTorch reference (and ORT against PyTorch fp32): max abs/rel,
     mean/p99 abs, cosine, required atol/rtol, top-1 agreement. PyTorch and ONNX Runtime rows: max abs error against
     float64 at most 5x PyTorch fp32's own plus 1e-5 (or the plain rule |out - ref| <= atol + rtol*|ref| with
-    --atol/--rtol); TensorRT rows: the tolerance table of an_deploy/parity/tolerances.py. Exit 1 on failure."""
+    --atol/--rtol); TensorRT rows: the tolerance table of an_deploy/accuracy/tolerances.py. Exit 1 on failure."""
     from an_deploy.parity.matrix import run_parity
     from an_deploy.report_schema import check_report_path
 

@@ -126,9 +126,9 @@ def _without_tensorrt(options: BuildOptions, message: str) -> None:
         TensorRTUnavailable: always (after printing).
     """
     from an_deploy.files import write_bytes_atomic
+    from an_deploy.plugin.library import PluginLibraryError, find_plugin_library
     from an_deploy.trt.availability import TensorRTUnavailable
     from an_deploy.trt.builder import plan_build
-    from an_deploy.trt.plugin_library import PluginLibraryError, find_plugin_library
 
     plan = plan_build(options)
     plugin = None

@@ -45,8 +45,8 @@ def run_bench(
     Raises:
         UserError: bad checkpoint or options, an unwritable report folder, or a batch too large for memory.
     """
+    from an_deploy.accuracy.inputs import realistic_inputs
     from an_deploy.export.torch_export import export_model
-    from an_deploy.export.validate import realistic_inputs
     from an_deploy.models.registry import get_arch
 
     if batch < 1 or iters < 1 or warmup < 0 or min_seconds < 0:

@@ -19,8 +19,8 @@ from typing import Any
 import onnx
 from torch import nn
 
-import an_deploy
 from an_deploy.discover import find_an_layers
+from an_deploy.version import __version__
 
 PREFIX = "an_deploy."
 
@@ -57,7 +57,7 @@ def provenance(checkpoint: Path | None, arch: str, model: nn.Module, form: str, 
     source = {} if checkpoint is None else {f"{PREFIX}source.file": Path(checkpoint).name,
                                             f"{PREFIX}source.sha256": file_sha256(Path(checkpoint))}
     return {
-        f"{PREFIX}version": an_deploy.__version__,
+        f"{PREFIX}version": __version__,
         **source,
         f"{PREFIX}arch": arch,
         f"{PREFIX}form": form,

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from an_deploy.accuracy.inputs import realistic_inputs
+from an_deploy.accuracy.tolerances import RelativeRule, Tolerance, rule_from_options
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model
 from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS, export_with
@@ -26,10 +28,9 @@ from an_deploy.export.torch_export import (
     ExportError,
     check_export_args,
 )
-from an_deploy.export.validate import ValidationResult, realistic_inputs, validate_onnx
+from an_deploy.export.validate import ValidationResult, validate_onnx
 from an_deploy.files import check_output_file, write_bytes_atomic
 from an_deploy.models.model_config import ModelConfig
-from an_deploy.parity.tolerances import RelativeRule, Tolerance, rule_from_options
 from an_deploy.resources import check_memory
 from an_deploy.weights_check import require_finite
 

@@ -19,10 +19,9 @@ from onnxruntime.capi.onnxruntime_pybind11_state import InvalidArgument as OrtIn
 from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException as OrtRuntimeException
 from torch import nn
 
+from an_deploy.accuracy.compare import compare_with_rule
+from an_deploy.accuracy.tolerances import RelativeRule, Tolerance
 from an_deploy.errors import UserError
-from an_deploy.models.registry import DEMO_INPUT_SHAPE
-from an_deploy.parity.compare import compare_with_rule
-from an_deploy.parity.tolerances import RelativeRule, Tolerance
 from an_deploy.runtime.ort_runner import OrtRunner
 
 
@@ -84,21 +83,6 @@ class ValidationResult:
             own = f", PyTorch fp32 {c.torch_error:.2e}" if c.torch_error is not None else ""
             parts.append(f"batch {c.size}: {c.max_abs:.2e} <= {c.bound:.2e}{own}")
         return "; ".join(parts)
-
-
-def realistic_inputs(input_shape: tuple[int, ...], batch: int, seed: int = 0) -> torch.Tensor:
-    """Inputs for checking: the demo's held-out digits for demo-shaped inputs, otherwise random images
-    with per-channel offsets and scales (statistics far from 0/1, like normalised photos)."""
-    c, h, w = input_shape[1:]
-    if (c, h, w) == DEMO_INPUT_SHAPE[1:]:
-        from an_deploy.models.digits import load_heldout
-
-        images, _ = load_heldout()
-        return images[:batch].contiguous()
-    g = torch.Generator().manual_seed(seed)
-    scale = 0.5 + torch.rand(1, c, 1, 1, generator=g)
-    shift = 0.3 * torch.randn(1, c, 1, 1, generator=g)
-    return torch.randn(batch, c, h, w, generator=g) * scale + shift
 
 
 def _torch_outputs(model: nn.Module, batches: list[torch.Tensor],

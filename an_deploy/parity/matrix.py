@@ -8,16 +8,15 @@ from pathlib import Path
 import onnx
 import torch
 
+from an_deploy.accuracy.compare import OutputStats, compare, compare_with_rule
+from an_deploy.accuracy.inputs import check_inputs, uses_held_out_data
+from an_deploy.accuracy.tolerances import RelativeRule, Tolerance, rule_from_options, tolerance_for
 from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.model_def import load_checkpoint_model
-from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.model_config import ModelConfig
-from an_deploy.models.registry import DEMO_INPUT_SHAPE
 from an_deploy.onnx_file import load_onnx
-from an_deploy.parity.compare import OutputStats, compare, compare_with_rule
 from an_deploy.parity.report import Comparison, ParityReport
-from an_deploy.parity.tolerances import RelativeRule, Tolerance, rule_from_options, tolerance_for
 from an_deploy.preflight import check_onnx_fits_model
 from an_deploy.resources import check_memory
 from an_deploy.runtime.base import Runner, precision_of, trt_rows
@@ -48,20 +47,6 @@ def _input_layout(model: onnx.ModelProto) -> tuple[int | None, tuple[int, ...]]:
 
 def _run(runner: Runner, x: torch.Tensor, chunk: int) -> torch.Tensor:
     return torch.cat([runner.run(x[i:i + chunk]).detach().cpu() for i in range(0, x.shape[0], chunk)])
-
-
-def _inputs(chw: tuple[int, ...], batch: int, static_batch: int | None) -> tuple[torch.Tensor, str]:
-    if chw == DEMO_INPUT_SHAPE[1:]:
-        from an_deploy.models.digits import load_heldout
-
-        x, _ = load_heldout()
-        desc = f"the demo's {x.shape[0]} held-out digits"
-    else:
-        x = realistic_inputs((batch, *chw), batch)
-        desc = f"{batch} random images {'x'.join(map(str, chw))} (per-channel offsets/scales, seed 0)"
-    if static_batch is not None:
-        x = x[: (x.shape[0] // static_batch) * static_batch]
-    return x, desc
 
 
 def _judge(runner: Runner, reference: str, outputs: dict[str, torch.Tensor], rule: Tolerance | RelativeRule,
@@ -134,9 +119,12 @@ def run_parity(
                         "pass the function-form file")
     check_onnx_fits_model(model, model_name, usual_input, proto, onnx_path, checkpoint)
     static_batch, chw = _input_layout(proto)
-    if chw != DEMO_INPUT_SHAPE[1:]:
+    if not uses_held_out_data(chw):
         check_memory(model, (batch, *chw), "parity", "--batch")
-    x, desc = _inputs(chw, batch, static_batch)
+    inputs = check_inputs(chw, batch)
+    x, desc = inputs.x, inputs.description
+    if static_batch is not None:
+        x = x[: (x.shape[0] // static_batch) * static_batch]
     chunk = static_batch or x.shape[0]
     with torch.no_grad():
         classifier = model(x[:1]).dim() == 2

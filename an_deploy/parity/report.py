@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from an_deploy.accuracy.compare import OutputStats
 from an_deploy.files import staged_outputs
-from an_deploy.parity.compare import OutputStats
 from an_deploy.report_schema import SCHEMA_VERSION, build_report, cpu_model, environment, now, report_paths
 
 __all__ = ["SCHEMA_VERSION", "Comparison", "ParityReport", "cpu_model", "environment"]

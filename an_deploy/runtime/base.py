@@ -34,7 +34,7 @@ class Runner(Protocol):
 # returns a Runner named ``trt-<impl>-<fp32|fp16>`` whose ``backend_label`` attribute names the TensorRT that
 # built it ("TensorRT 10.14.1", "TensorRT-RTX 1.7.1.116"). The profile covers batch 1..input_shape[0].
 # TensorRT-RTX (and TensorRT 11) has no FP16 builder flag (strongly typed networks): no fp16 rows then.
-# The precision of a row (its key in ``an_deploy.parity.tolerances.TOLERANCES[("trt", precision)]``) is the
+# The precision of a row (its key in ``an_deploy.accuracy.tolerances.TOLERANCES[("trt", precision)]``) is the
 # runner's ``precision`` attribute when it has one, else the last ``-`` part of its name.
 # Parity calls :func:`trt_rows` only when ``an_deploy.trt.availability.tensorrt_available()`` finds a TensorRT.
 # ---------------------------------------------------------------------------------------------------------

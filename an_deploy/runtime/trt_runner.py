@@ -185,10 +185,11 @@ def runner_from_onnx(
         UserError: TensorRT/CUDA/plugin library missing, or the model does not prepare or build.
     """
     from an_deploy.onnx_file import load_onnx
+    from an_deploy.plugin.library import find_plugin_library
     from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
     from an_deploy.trt.network import build_serialized
     from an_deploy.trt.onnx_prep import prepare
-    from an_deploy.trt.plugin_library import find_plugin_library, load_into_tensorrt
+    from an_deploy.trt.plugin_library import load_into_tensorrt
     from an_deploy.trt.profiles import image_input, resolve_profile
 
     trt_backend = require_backend(backend)

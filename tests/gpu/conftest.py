@@ -12,8 +12,8 @@ import os
 import pytest
 import torch
 
-from an_deploy.trt import kernel_api
-from an_deploy.trt.plugin_library import ENV_VAR, PluginLibraryError, find_plugin_library
+from an_deploy.plugin import kernel_api
+from an_deploy.plugin.library import ENV_VAR, PluginLibraryError, find_plugin_library
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from an_deploy.errors import UserError
-from an_deploy.parity.compare import compare, compare_with_rule
-from an_deploy.parity.report import SCHEMA_VERSION, Comparison, ParityReport
-from an_deploy.parity.tolerances import (
+from an_deploy.accuracy.compare import compare, compare_with_rule
+from an_deploy.accuracy.tolerances import (
     DEFAULT_RULE,
     TOLERANCES,
     RelativeRule,
@@ -19,6 +17,8 @@ from an_deploy.parity.tolerances import (
     rule_from_options,
     tolerance_for,
 )
+from an_deploy.errors import UserError
+from an_deploy.parity.report import SCHEMA_VERSION, Comparison, ParityReport
 
 
 def test_required_tolerances_and_rule_boundary() -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pytest
 
 from an_deploy import spec
-from an_deploy.trt.kernel_api import (
+from an_deploy.plugin.kernel_api import (
     LAYOUT_NCHW,
     STATUS_CUDA_ERROR,
     STATUS_INVALID_ARGUMENT,

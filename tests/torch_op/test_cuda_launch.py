@@ -16,8 +16,7 @@ import pytest
 import torch
 
 from an_deploy import spec
-from an_deploy.torch_op import WORKSPACE_ALIGNMENT, c_attributes, launch_kernel, swap_an_layers
-from an_deploy.trt.kernel_api import (
+from an_deploy.plugin.kernel_api import (
     DTYPE_FLOAT16,
     DTYPE_FLOAT32,
     LAYOUT_NCHW,
@@ -25,7 +24,8 @@ from an_deploy.trt.kernel_api import (
     STATUS_CUDA_ERROR,
     KernelLibrary,
 )
-from an_deploy.trt.plugin_library import PluginLibraryError, find_plugin_library
+from an_deploy.plugin.library import PluginLibraryError, find_plugin_library
+from an_deploy.torch_op import WORKSPACE_ALIGNMENT, c_attributes, launch_kernel, swap_an_layers
 from tests.an_layers import C, make_layer
 
 

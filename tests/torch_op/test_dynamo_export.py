@@ -15,6 +15,7 @@ from onnx import helper, numpy_helper
 from torch import nn
 
 from an_deploy import spec
+from an_deploy.accuracy.inputs import realistic_inputs
 from an_deploy.discover import find_an_layers as an_layers
 from an_deploy.export.checks import check_model
 from an_deploy.export.dynamo_export import (
@@ -27,7 +28,6 @@ from an_deploy.export.dynamo_export import (
 )
 from an_deploy.export.functions import an_nodes
 from an_deploy.export.torch_export import ExportError, export_model
-from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_resnet50

@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
+from an_deploy.plugin.library import PluginLibraryError
 from an_deploy.reference import an_layer_reference
 from an_deploy.torch_op import kernel_library, swap_an_layers
-from an_deploy.trt.plugin_library import PluginLibraryError
 from tests.an_layers import LAYERS, C, make_layer
 
 pytestmark = pytest.mark.gpu

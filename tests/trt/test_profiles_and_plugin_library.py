@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from an_deploy.trt.plugin_library import (
+from an_deploy.plugin.library import (
     BUILD_COMMAND,
     ENV_VAR,
     LIBRARY_NAME,
+    TENSORRT_ENTRY_POINTS,
     PluginLibraryError,
-    check_entry_points,
     find_plugin_library,
+    open_library,
 )
 from an_deploy.trt.profiles import ProfileError, parse_batch, parse_shape, resolve_profile
 from tests.trt.onnx_models import function_form_model
@@ -87,11 +88,11 @@ def test_missing_library_errors_name_the_cause(tmp_path: Path) -> None:
 
 def test_entry_point_check_rejects_a_non_library(tmp_path: Path) -> None:
     with pytest.raises(PluginLibraryError, match="cannot load"):
-        check_entry_points(_fake_library(tmp_path))
+        open_library(_fake_library(tmp_path), TENSORRT_ENTRY_POINTS)
 
 
 def test_built_plugin_library_exports_the_tensorrt_entry_points(repo_root: Path) -> None:
     path = repo_root / "build" / "plugins" / LIBRARY_NAME
     if not path.is_file():
         pytest.skip(f"plugin not built ({BUILD_COMMAND})")
-    check_entry_points(path)
+    open_library(path, TENSORRT_ENTRY_POINTS)

@@ -46,7 +46,7 @@ def rtx() -> TrtBackend:
 
 @pytest.fixture(scope="module")
 def plugin_library() -> Path:
-    from an_deploy.trt.plugin_library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
+    from an_deploy.plugin.library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
 
     try:
         return find_plugin_library().path

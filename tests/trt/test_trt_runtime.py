@@ -33,7 +33,7 @@ FP16_FACTOR, FP16_ATOL = 2.0, 1e-2
 
 @pytest.fixture(scope="module")
 def plugin_path() -> Path:
-    from an_deploy.trt.plugin_library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
+    from an_deploy.plugin.library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
 
     try:
         return find_plugin_library().path
@@ -49,7 +49,7 @@ def _demo_model() -> torch.nn.Module:
 
 
 def _resnet50() -> torch.nn.Module:
-    from an_deploy.export.validate import realistic_inputs
+    from an_deploy.accuracy.inputs import realistic_inputs
     from an_deploy.models.randomize import calibrated_
     from an_deploy.models.registry import an_resnet50
 

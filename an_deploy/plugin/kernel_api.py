@@ -1,7 +1,8 @@
 """ctypes binding of the plugin library's C kernel entry point (plugins/attentive_norm/attentiveNormApi.h).
 
-Used by the host tests (tests/plugin), the GPU tests (tests/gpu) and benchmarks/bench_plugin_kernel.py with
-torch CUDA tensors; needs no TensorRT and no libtorch in the library.
+Used by the PyTorch op (:mod:`an_deploy.torch_op`), the kernel benchmarks and the tests, with torch CUDA tensors;
+needs no TensorRT and no libtorch in the library. The library is the one every command finds
+(:func:`an_deploy.plugin.library.find_plugin_library`: ``--plugin``, ``$AN_DEPLOY_PLUGIN``, the build folder).
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from an_deploy import spec
-from an_deploy.trt.plugin_library import BUILD_SUBDIR, LIBRARY_NAME, REPO_ROOT
+from an_deploy.plugin.library import find_plugin_library, open_library
 
 STATUS_SUCCESS, STATUS_INVALID_ARGUMENT, STATUS_WORKSPACE_TOO_SMALL, STATUS_CUDA_ERROR = 0, 1, 2, 3
 DTYPE_FLOAT32, DTYPE_FLOAT16 = 0, 1
 LAYOUT_NCHW, LAYOUT_NHWC8, LAYOUT_NHWC = 0, 1, 2
-DEFAULT_LIBRARY = REPO_ROOT / BUILD_SUBDIR / LIBRARY_NAME
+C_ENTRY_POINTS = ("an_attentive_norm_workspace_size", "an_attentive_norm_check_attributes",
+                  "an_attentive_norm_last_error", "an_attentive_norm_forward")
 
 
 class Attributes(ctypes.Structure):
@@ -45,10 +49,17 @@ class BoundLaunch:
 
 
 class KernelLibrary:
-    """The four C functions of the plugin library with their signatures declared."""
+    """The four C functions of the plugin library with their signatures declared.
 
-    def __init__(self, path: str | Path = DEFAULT_LIBRARY) -> None:
-        lib = ctypes.CDLL(str(path))
+    Args:
+        path: the library; by default the one :func:`~an_deploy.plugin.library.find_plugin_library` finds.
+
+    Raises:
+        PluginLibraryError: no library found, not loadable, or without the C entry points.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        lib = open_library(Path(path) if path is not None else find_plugin_library().path, C_ENTRY_POINTS)
         lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
         lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
         lib.an_attentive_norm_check_attributes.restype = ctypes.c_int32
@@ -78,8 +89,6 @@ class KernelLibrary:
 
         x/y: float32 or float16, [N, C, H, W] logical, memory as `layout`.
         """
-        import torch
-
         dtype = DTYPE_FLOAT16 if x.dtype == torch.float16 else DTYPE_FLOAT32
         params = (ctypes.c_void_p * len(spec.PARAM_INPUTS))(*[tensors[t.name].data_ptr() for t in spec.PARAM_INPUTS])
         stream = torch.cuda.current_stream(x.device).cuda_stream

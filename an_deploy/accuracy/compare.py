@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from an_deploy.parity.tolerances import RelativeRule, Tolerance
+from an_deploy.accuracy.tolerances import RelativeRule, Tolerance
 
 _TINY = 1e-12
 
