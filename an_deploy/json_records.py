@@ -10,7 +10,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from an_deploy.export.metadata import an_layer_options
+from an_deploy.models.registry import ARCHS
 from an_deploy.report_schema import tool_info
+from an_deploy.weights_check import nonfinite_tensors
 
 if TYPE_CHECKING:
     from an_deploy.checkpoint import LoadedModel
@@ -27,8 +30,6 @@ def record(command: str, result: Any) -> dict[str, Any]:
 
 def archs_record() -> dict[str, Any]:
     """``result``: ``{"archs": [{"name", "input_shape": [N, C, H, W], "description"}, ...]}``."""
-    from an_deploy.models.registry import ARCHS
-
     archs = [{"name": a.name, "input_shape": list(a.input_shape), "description": a.description}
              for a in ARCHS.values()]
     return record("archs", {"archs": archs})
@@ -37,9 +38,6 @@ def archs_record() -> dict[str, Any]:
 def inspect_record(loaded: LoadedModel) -> dict[str, Any]:
     """``result``: path, arch, parameters, num_classes, an_layers (options per layer, see
     ``an_deploy.export.metadata.an_layer_options``) and nonfinite (tensors with NaN/Inf: name, nan, inf, numel)."""
-    from an_deploy.export.metadata import an_layer_options
-    from an_deploy.weights_check import nonfinite_tensors
-
     model = loaded.model
     return record("inspect", {
         "path": str(loaded.path),

@@ -4,8 +4,8 @@ Two kinds of import are deferred, and only through :func:`lazy_import`:
 
 * optional heavy dependencies that a command may not need and an install may not have (matplotlib for the
   latency chart; TensorRT is chosen at run time by :mod:`an_deploy.trt.availability`);
-* the library behind a command-line command, so that ``an-deploy --help`` and ``--version`` answer without
-  importing torch.
+* the library behind a command-line command (and torch in ``report_schema``, which the commands read before
+  they run), so that ``an-deploy --help`` and ``--version`` answer without importing torch.
 
 Everything else is imported at the top of its module.
 """

@@ -1,4 +1,5 @@
-"""Reading an ONNX file given on the command line: one clear error for every way it can be wrong."""
+"""Reading an ONNX file given on the command line (one clear error for every way it can be wrong) and its image
+input."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 import onnx
 
 from an_deploy.errors import UserError
+
+Dim = int | str  # a static size or a symbolic name
 
 
 class OnnxFileError(UserError):
@@ -42,3 +45,22 @@ def load_onnx(path: Path, check: bool = True) -> onnx.ModelProto:
     if error is not None:
         raise OnnxFileError(f"{path} fails onnx.checker: {error}")
     return model
+
+
+def graph_dims(value: onnx.ValueInfoProto) -> list[Dim]:
+    """The dimensions of a graph input or output: static sizes, or symbolic names (``"?"`` when unnamed)."""
+    return [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?")
+            for d in value.type.tensor_type.shape.dim]
+
+
+def image_input(model: onnx.ModelProto) -> tuple[str, list[Dim]]:
+    """Name and dimensions of the model's one input that is not an initializer (our models take one image batch).
+
+    Raises:
+        OnnxFileError: the model has no such input or more than one.
+    """
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    if len(inputs) != 1:
+        raise OnnxFileError(f"expected one image input, the model has {len(inputs)}: {[i.name for i in inputs]}")
+    return inputs[0].name, graph_dims(inputs[0])

@@ -11,14 +11,15 @@ import torch
 from torch import nn
 
 from an_deploy.errors import UserError
+from an_deploy.onnx_file import Dim, OnnxFileError, graph_dims, image_input
 
 
 class MismatchError(UserError):
     """The ONNX file does not fit the checkpoint's model."""
 
 
-def _dims(value: onnx.ValueInfoProto) -> tuple[int | None, ...]:
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim)
+def _static(dims: list[Dim]) -> tuple[int | None, ...]:
+    return tuple(d if isinstance(d, int) else None for d in dims)
 
 
 def _fmt(dims: tuple[int | None, ...]) -> str:
@@ -29,13 +30,15 @@ def onnx_io_dims(model: onnx.ModelProto) -> tuple[tuple[int | None, ...], tuple[
     """(input dims, first output dims) of a single-input model; ``None`` for a symbolic dimension.
 
     Raises:
-        MismatchError: the graph has no input or output apart from initializers.
+        MismatchError: the graph has not exactly one input apart from initializers, or no output.
     """
-    inits = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in inits]
-    if not inputs or not model.graph.output:
-        raise MismatchError("the ONNX graph has no image input or no output")
-    return _dims(inputs[0]), _dims(model.graph.output[0])
+    try:
+        _, dims = image_input(model)
+    except OnnxFileError as e:
+        raise MismatchError(str(e)) from None
+    if not model.graph.output:
+        raise MismatchError("the ONNX graph has no output")
+    return _static(dims), _static(graph_dims(model.graph.output[0]))
 
 
 def model_output_shape(model: nn.Module, chw: tuple[int, ...]) -> tuple[int, ...] | None:

@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from an_deploy.files import OutputPathError, check_output_file
+from an_deploy.lazy import lazy_import
 from an_deploy.version import __version__
+
+torch = lazy_import("torch")  # only environment() needs it; the CLI checks report paths before loading torch
 
 SCHEMA_VERSION = 2
 TOOL_NAME = "an-deploy"
@@ -77,8 +80,6 @@ def gpu_driver() -> str | None:
 
 def environment() -> dict[str, Any]:
     """Python, platform, CPU (name, usable cores, torch threads), package versions, CUDA, GPU and driver."""
-    import torch
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {

@@ -9,6 +9,7 @@ import torch
 from an_deploy.checkpoint import LoadedModel
 from an_deploy.discover import find_an_layers
 from an_deploy.errors import UserError
+from an_deploy.models.digits import load_heldout
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, get_arch
 
 
@@ -64,8 +65,6 @@ def evaluate_digits(loaded: LoadedModel) -> EvalResult:
     Raises:
         UserError: its model does not take the demo's 1x16x16 input.
     """
-    from an_deploy.models.digits import load_heldout
-
     if loaded.input_shape[1:] != DEMO_INPUT_SHAPE[1:]:
         raise UserError(f"{loaded.arch} does not take the demo's 1x16x16 digits; eval works on demo models only")
     x, y = load_heldout()

@@ -10,7 +10,11 @@ import typer
 from an_deploy.cli.common import progress, user_errors, warn
 from an_deploy.cli.models_cmd import AssumePublishedOption, ConfigOption, load_config
 from an_deploy.cli.trt_cmd import BackendOption
+from an_deploy.lazy import lazy_import
 from an_deploy.trt.availability import Backend
+
+# The library loads when a command runs, not for --help (it imports torch): see an_deploy.lazy.
+bench_runner = lazy_import("an_deploy.bench.runner")
 
 
 def bench(
@@ -33,10 +37,8 @@ def bench(
                                    "latency.png, replaced atomically if they exist.")] = Path("reports"),
 ) -> None:
     """Time every backend on one model and write JSON, Markdown and a PNG chart naming the hardware."""
-    from an_deploy.bench.runner import run_bench
-
     with user_errors():
-        report, paths = run_bench(
+        report, paths = bench_runner.run_bench(
             model, arch, batch, iters, warmup, min_seconds, compile_row, trt, plugin, out, log=progress, warn=warn,
             config=load_config(config), assume_published=assume_published, backend=backend,
         )

@@ -9,9 +9,15 @@ import typer
 
 from an_deploy.cli.common import JSON_HELP, emit_json, progress, user_errors
 from an_deploy.cli.models_cmd import ArchOption, AssumePublishedOption, CheckpointArg, ConfigOption, load_config
+from an_deploy.lazy import lazy_import
+from an_deploy.shapes import parse_shape
 
 if TYPE_CHECKING:
     from an_deploy.export.pipeline import ExportSummary
+
+# The library loads when a command runs, not for --help (it imports torch): see an_deploy.lazy.
+pipeline = lazy_import("an_deploy.export.pipeline")
+records = lazy_import("an_deploy.json_records")
 
 
 ModelDefOption = Annotated[
@@ -67,19 +73,16 @@ def export(
 ) -> None:
     """Export a checkpoint to ONNX, run onnx.checker (full) and shape inference, and validate ONNX Runtime
     against the float64 PyTorch model (output names, shapes, values) before writing the file."""
-    from an_deploy.export.pipeline import export_checkpoint, parse_shape
-    from an_deploy.json_records import export_record
-
     with user_errors():
-        shape = parse_shape(input_shape) if input_shape is not None else None
+        shape = parse_shape(input_shape, rank=4, what="--input-shape") if input_shape is not None else None
         suffix = ".onnx" if form == "function" else "-decomposed.onnx"
         out = output if output is not None else model.with_name(model.stem + suffix)
-        s = export_checkpoint(model, out, arch=arch, opset=opset, input_shape=shape, dynamic_batch=dynamic_batch,
-                              form=form, progress=progress, model_def=model_def, validate=validate, atol=atol,
-                              rtol=rtol, config=load_config(config), assume_published=assume_published,
-                              exporter=exporter)
+        s = pipeline.export_checkpoint(model, out, arch=arch, opset=opset, input_shape=shape,
+                                       dynamic_batch=dynamic_batch, form=form, progress=progress, model_def=model_def,
+                                       validate=validate, atol=atol, rtol=rtol, config=load_config(config),
+                                       assume_published=assume_published, exporter=exporter)
         if json_out:
-            emit_json(export_record(s))
+            emit_json(records.export_record(s))
             return
         typer.echo(
             f"PASSED | {s.path}: {s.arch}, {s.exporter} exporter, {s.form} form, opset {s.opset}, {s.an_nodes} "

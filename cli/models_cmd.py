@@ -8,11 +8,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from an_deploy.cli.common import JSON_HELP, emit_json, user_errors, warn
-from an_deploy.errors import UserError
+from an_deploy.lazy import lazy_import
 
 if TYPE_CHECKING:
     from an_deploy.checkpoint import LoadedModel
     from an_deploy.models.model_config import ModelConfig
+
+# The library loads when a command runs, not for --help (it imports torch): see an_deploy.lazy.
+checkpoint = lazy_import("an_deploy.checkpoint")
+config_files = lazy_import("an_deploy.models.config_files")
+records = lazy_import("an_deploy.json_records")
+summary = lazy_import("an_deploy.summary")
+weights_check = lazy_import("an_deploy.weights_check")
 
 ArchOption = Annotated[
     str | None,
@@ -42,23 +49,16 @@ def load_config(path: Path | None) -> ModelConfig | None:
     """
     if path is None:
         return None
-    from an_deploy.models.model_config import ConfigError, read_config
+    return config_files.read_config(path)
 
-    try:
-        return read_config(path)
-    except ConfigError as e:
-        raise UserError(str(e)) from None
 JsonFlag = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
 
 
 def _load(model: Path, arch: str | None, config: Path | None, assume_published: bool, warn_nonfinite: bool
           ) -> LoadedModel:
     """Load the checkpoint once; warn (stderr) about NaN/Inf weights by tensor when asked."""
-    from an_deploy.checkpoint import load_model
-    from an_deploy.weights_check import finite_warning
-
-    loaded = load_model(model, arch, load_config(config), assume_published)
-    message = finite_warning(loaded.model, str(model)) if warn_nonfinite else None
+    loaded = checkpoint.load_model(model, arch, load_config(config), assume_published)
+    message = weights_check.finite_warning(loaded.model, str(model)) if warn_nonfinite else None
     if message is not None:
         warn(message)
     return loaded
@@ -67,26 +67,20 @@ def _load(model: Path, arch: str | None, config: Path | None, assume_published: 
 def inspect(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
             assume_published: AssumePublishedOption = False, json_out: JsonFlag = False) -> None:
     """Load a checkpoint; list the options it uses (and where each came from) and its AttentiveNorm layers."""
-    from an_deploy.json_records import inspect_record
-    from an_deploy.summary import describe
-
     with user_errors():
         loaded = _load(model, arch, config, assume_published, warn_nonfinite=not json_out)
         if json_out:
-            emit_json(inspect_record(loaded))  # the record lists non-finite tensors itself
+            emit_json(records.inspect_record(loaded))  # the record lists non-finite tensors itself
             return
-        typer.echo(describe(loaded))
+        typer.echo(summary.describe(loaded))
 
 
 def evaluate(model: CheckpointArg, arch: ArchOption = None, config: ConfigOption = None,
              assume_published: AssumePublishedOption = False, json_out: JsonFlag = False) -> None:
     """Evaluate a demo-model checkpoint (16x16 digits) on the shipped held-out digits and print its accuracy."""
-    from an_deploy.json_records import eval_record
-    from an_deploy.summary import evaluate_digits
-
     with user_errors():
-        result = evaluate_digits(_load(model, arch, config, assume_published, warn_nonfinite=True))
+        result = summary.evaluate_digits(_load(model, arch, config, assume_published, warn_nonfinite=True))
         if json_out:
-            emit_json(eval_record(result, model))
+            emit_json(records.eval_record(result, model))
             return
         typer.echo(f"{result.arch}: held-out accuracy {result.accuracy:.4f} ({result.correct}/{result.total} digits)")

@@ -11,7 +11,12 @@ from an_deploy.cli.common import progress, user_errors
 from an_deploy.cli.export_cmd import AtolOption, ModelDefOption, RtolOption
 from an_deploy.cli.models_cmd import ArchOption, AssumePublishedOption, CheckpointArg, ConfigOption, load_config
 from an_deploy.cli.trt_cmd import BackendOption
+from an_deploy.lazy import lazy_import
+from an_deploy.report_schema import check_report_path
 from an_deploy.trt.availability import Backend
+
+# The library loads when a command runs, not for --help (it imports torch): see an_deploy.lazy.
+matrix = lazy_import("an_deploy.parity.matrix")
 
 
 def parity(
@@ -34,14 +39,11 @@ def parity(
     mean/p99 abs, cosine, required atol/rtol, top-1 agreement. PyTorch and ONNX Runtime rows: max abs error against
     float64 at most 5x PyTorch fp32's own plus 1e-5 (or the plain rule |out - ref| <= atol + rtol*|ref| with
     --atol/--rtol); TensorRT rows: the tolerance table of an_deploy/accuracy/tolerances.py. Exit 1 on failure."""
-    from an_deploy.parity.matrix import run_parity
-    from an_deploy.report_schema import check_report_path
-
     with user_errors():
         paths = check_report_path(report, inputs=[model, onnx]) if report is not None else None
-        result = run_parity(model, onnx, arch=arch, batch=batch, progress=progress, model_def=model_def, atol=atol,
-                            rtol=rtol, trt_backend=backend, config=load_config(config),
-                            assume_published=assume_published)
+        result = matrix.run_parity(model, onnx, arch=arch, batch=batch, progress=progress, model_def=model_def,
+                                   atol=atol, rtol=rtol, trt_backend=backend, config=load_config(config),
+                                   assume_published=assume_published)
         if report is not None and paths is not None:
             result.write(report)
             progress(f"wrote {paths[0]} and {paths[1]}")

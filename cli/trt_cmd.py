@@ -8,11 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from an_deploy.cli.common import progress, user_errors
+from an_deploy.files import write_bytes_atomic
+from an_deploy.lazy import lazy_import
+from an_deploy.plugin.library import LIBRARY_NAME, PluginLibraryError, find_plugin_library
+from an_deploy.shapes import parse_shape
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import Backend
+from an_deploy.trt.availability import Backend, TensorRTUnavailable, import_backend, missing_message
 
 if TYPE_CHECKING:
     from an_deploy.trt.builder import BuildOptions
+
+# The library loads when a command runs, not for --help (it imports torch): see an_deploy.lazy.
+builder = lazy_import("an_deploy.trt.builder")
+profiles = lazy_import("an_deploy.trt.profiles")
 
 
 BackendOption = Annotated[
@@ -90,21 +98,17 @@ def trt_build(
     prepared ONNX the parser read is written next to the engine (or to --save-onnx). Without any TensorRT
     installed it still prints that command line, writes --save-onnx if given, and exits 1.
     """
-    from an_deploy.trt.availability import import_backend, missing_message
-    from an_deploy.trt.builder import BuildOptions, build_engine
-    from an_deploy.trt.profiles import parse_batch, parse_shape
-
     with user_errors():
-        options = BuildOptions(
+        options = builder.BuildOptions(
             onnx_path=model,
             engine_path=output,
             impl=an_impl,
             backend=backend,
             fp16=fp16,
-            min_shape=parse_shape(min_shape) if min_shape else None,
-            opt_shape=parse_shape(opt_shape) if opt_shape else None,
-            max_shape=parse_shape(max_shape) if max_shape else None,
-            batch=parse_batch(batch) if batch else None,
+            min_shape=parse_shape(min_shape, what="--min-shape") if min_shape else None,
+            opt_shape=parse_shape(opt_shape, what="--opt-shape") if opt_shape else None,
+            max_shape=parse_shape(max_shape, what="--max-shape") if max_shape else None,
+            batch=profiles.parse_batch(batch) if batch else None,
             timing_cache=timing_cache,
             workspace_mib=workspace,
             plugin=plugin,
@@ -114,7 +118,7 @@ def trt_build(
         if import_backend(backend) is None:
             _without_tensorrt(options, missing_message(backend))
         progress(f"building {an_impl.value} engine {output} from {model}")
-        summary = build_engine(options, log=progress)
+        summary = builder.build_engine(options, log=progress)
         typer.echo(summary.format())
 
 
@@ -125,18 +129,13 @@ def _without_tensorrt(options: BuildOptions, message: str) -> None:
     Raises:
         TensorRTUnavailable: always (after printing).
     """
-    from an_deploy.files import write_bytes_atomic
-    from an_deploy.plugin.library import PluginLibraryError, find_plugin_library
-    from an_deploy.trt.availability import TensorRTUnavailable
-    from an_deploy.trt.builder import plan_build
-
-    plan = plan_build(options)
+    plan = builder.plan_build(options)
     plugin = None
     if options.impl is AnImpl.PLUGIN:
         try:
             plugin = find_plugin_library(options.plugin).path
         except PluginLibraryError:
-            plugin = options.plugin or Path("libattentive_norm_plugin.so")
+            plugin = options.plugin or Path(LIBRARY_NAME)
     if options.prepared_onnx is not None:
         write_bytes_atomic(plan.prepared_onnx, plan.prepared.model.SerializeToString())
         progress(f"wrote the prepared ONNX {plan.prepared_onnx}")

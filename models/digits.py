@@ -1,7 +1,7 @@
 """The demo data set: scikit-learn's 8x8 handwritten digits, upsampled to 16x16.
 
 The held-out split ships with the repository (``models/demo/digits_heldout.pt``, raw 0..16 pixels), so
-evaluating or checking the demo model needs no scikit-learn; training (``python -m an_deploy.models.train_demo``)
+evaluating or checking the demo model needs no scikit-learn; training (``python scripts/train_demo.py``)
 does.
 """
 

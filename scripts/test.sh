@@ -28,5 +28,5 @@ MYPYPATH=build/typings .venv/bin/mypy
 step "pytest"
 .venv/bin/python -m pytest --durations=15
 step "parity (asserted) + latency (reported) of the demo model on CPU"
-.venv/bin/python -m an_deploy.ci_report --out reports
+.venv/bin/python scripts/ci_report.py --out reports
 step "done"

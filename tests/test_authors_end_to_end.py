@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from an_deploy.accuracy.inputs import realistic_inputs
 from an_deploy.cli.main import app
-from an_deploy.models.model_config import read_config
+from an_deploy.models.config_files import read_config
 from an_deploy.models.randomize import calibrated_
 from tests.authors_formats import save_aognet_v2_best, save_ivmcl_best
 

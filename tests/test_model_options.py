@@ -210,7 +210,7 @@ def test_cli_inspect_shows_option_sources_and_refuses_or_assumes(tmp_path: Path,
     assert r.exit_code == 0, r.output
     assert "attention_mode = 2  (assumed: published setting)" in r.stdout
     assert [line for line in r.stderr.splitlines() if line] == [r.stderr.strip()] and "warning:" in r.stderr
-    monkeypatch.setattr("an_deploy.models.model_config.read_config", lambda p: _config(6))
+    monkeypatch.setattr("an_deploy.models.config_files.read_config", lambda p: _config(6))
     r = runner.invoke(app, ["inspect", str(path), "--config", "demo.yaml"])
     assert r.exit_code == 0, r.output
     assert "attention_mode = 6  (demo.yaml: norm_attention_mode)" in r.stdout and r.stderr == ""

@@ -10,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from an_deploy.bench.timing import LatencyStats
-from an_deploy.files import staged_outputs
+from an_deploy.files import OutputPathError, staged_outputs
+from an_deploy.lazy import MissingDependency, lazy_import
 from an_deploy.report_schema import SCHEMA_VERSION, build_report, environment, hardware_line, now
 
 __all__ = ["SCHEMA_VERSION", "BenchConfig", "BenchReport", "BenchResult", "Environment", "write_report"]
+
+REPORT_EXTRA = "pip install an-deploy[report]"
+matplotlib = lazy_import("matplotlib", install_hint=REPORT_EXTRA)  # optional: only the chart needs it
+pyplot = lazy_import("matplotlib.pyplot", install_hint=REPORT_EXTRA)
 
 BASELINE = "torch-fp32"
 UNSTABLE_P99_OVER_P50 = 3.0  # a row whose p99 is this many times its p50 is flagged as unstable
@@ -146,13 +151,10 @@ def write_chart(report: BenchReport, path: Path) -> None:
     hardware in the title.
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install an-deploy[report]``).
+        MissingDependency: matplotlib is not installed (``pip install an-deploy[report]``).
     """
-    import matplotlib
-
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot
     ok = [r for r in report.results if r.status == "ok" and r.stats is not None]
     names = [r.name for r in ok]
     p50 = [r.stats.p50_ms for r in ok if r.stats]
@@ -184,8 +186,6 @@ def write_report(report: BenchReport, out_dir: Path, stem: str = "latency") -> d
     Raises:
         OutputPathError: the folder cannot be created or the files cannot be written.
     """
-    from an_deploy.files import OutputPathError
-
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -193,9 +193,9 @@ def write_report(report: BenchReport, out_dir: Path, stem: str = "latency") -> d
     paths = {"json": out_dir / f"{stem}.json", "md": out_dir / f"{stem}.md", "png": out_dir / f"{stem}.png"}
     with staged_outputs() as stage:
         try:
-            import matplotlib  # noqa: F401  (optional: the [report] extra)
-        except ImportError:
-            report.notes.append("no chart: matplotlib is not installed (pip install an-deploy[report])")
+            matplotlib.use("Agg")  # the first use imports it: the chart's optional dependency
+        except MissingDependency:
+            report.notes.append(f"no chart: matplotlib is not installed ({REPORT_EXTRA})")
             del paths["png"]
             print("[an-deploy] no latency chart: matplotlib is not installed", file=sys.stderr)
         else:

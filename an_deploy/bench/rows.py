@@ -11,31 +11,28 @@ import torch
 from torch import nn
 
 from an_deploy.bench.suite import Row, RowUnavailable
+from an_deploy.export.functions import inline_an_functions
 from an_deploy.runtime.base import Runner
+from an_deploy.runtime.ort_runner import OrtRunner
+from an_deploy.runtime.torch_runner import TorchRunner
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import Backend
+from an_deploy.trt.availability import SKIP_REASON, Backend, import_backend
+from an_deploy.trt.runner import row_name, runner_from_onnx
 
 
 def _cuda_torch(model: nn.Module, dtype: torch.dtype, name: str) -> Runner:
-    from an_deploy.runtime.torch_runner import TorchRunner
-
     if not torch.cuda.is_available():
         raise RowUnavailable("no CUDA device")
     return TorchRunner(model, dtype, name=name, device="cuda")
 
 
 def _compiled(model: nn.Module) -> Runner:
-    from an_deploy.runtime.torch_runner import TorchRunner
-
     return TorchRunner(torch.compile(copy.deepcopy(model).eval()), torch.float32, name="torch-compile-fp32")
 
 
 def _trt(
     onnx_path: Path, impl: AnImpl, fp16: bool, shape: tuple[int, ...], plugin: Path | None, backend: Backend
 ) -> Runner:
-    from an_deploy.runtime.trt_runner import runner_from_onnx
-    from an_deploy.trt.availability import SKIP_REASON, import_backend
-
     found = import_backend(backend)
     if found is None:
         raise RowUnavailable(SKIP_REASON)
@@ -60,11 +57,6 @@ def default_rows(
     """Every row for ``model`` and its function-form export at input ``shape`` (``work_dir`` holds the ONNX file
     TensorRT parses; ``decomposed`` saves inlining again when the caller has it; ``backend`` is ``--backend``'s
     choice for the TensorRT rows)."""
-    from an_deploy.export.functions import inline_an_functions
-    from an_deploy.runtime.ort_runner import OrtRunner
-    from an_deploy.runtime.torch_runner import TorchRunner
-    from an_deploy.runtime.trt_runner import row_name
-
     decomposed = decomposed if decomposed is not None else inline_an_functions(function_model)
     rows = [Row("torch-fp32", "cpu", lambda: TorchRunner(model, torch.float32))]
     if compile_row:

@@ -6,12 +6,17 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from an_deploy.accuracy.inputs import realistic_inputs
 from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
 from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
+from an_deploy.checkpoint import load_model
 from an_deploy.errors import UserError
+from an_deploy.export.torch_export import export_model
 from an_deploy.files import check_output_dir
 from an_deploy.models.model_config import ModelConfig
+from an_deploy.models.randomize import calibrated_
+from an_deploy.models.registry import get_arch
 from an_deploy.resources import check_memory
 from an_deploy.trt.availability import Backend
 from an_deploy.weights_check import finite_warning
@@ -45,16 +50,10 @@ def run_bench(
     Raises:
         UserError: bad checkpoint or options, an unwritable report folder, or a batch too large for memory.
     """
-    from an_deploy.accuracy.inputs import realistic_inputs
-    from an_deploy.export.torch_export import export_model
-    from an_deploy.models.registry import get_arch
-
     if batch < 1 or iters < 1 or warmup < 0 or min_seconds < 0:
         raise UserError("--batch and --iters must be >= 1, --warmup and --min-seconds >= 0")
     check_output_dir(out, inputs=[checkpoint, plugin], what="--out folder")
     if checkpoint is None:
-        from an_deploy.models.randomize import calibrated_
-
         name = arch or "an_resnet_demo"
         try:
             entry = get_arch(name)
@@ -65,8 +64,6 @@ def run_bench(
         label = f"{name} (random realistic weights, batch statistics calibrated)"
         input_shape = entry.input_shape
     else:
-        from an_deploy.checkpoint import load_model
-
         loaded = load_model(checkpoint, arch, config=config, assume_published=assume_published)
         model, name, label = loaded.model.eval(), loaded.arch, f"{loaded.arch} ({checkpoint.name})"
         input_shape = loaded.input_shape

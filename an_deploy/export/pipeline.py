@@ -57,21 +57,6 @@ class ExportSummary:
     exporter: str = DEFAULT_EXPORTER
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"1x3x224x224"`` -> ``(1, 3, 224, 224)``.
-
-    Raises:
-        UserError: not four positive integers separated by ``x``.
-    """
-    try:
-        dims = tuple(int(d) for d in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"input shape must look like 1x3x224x224, got {text!r}") from None
-    if len(dims) != 4 or any(d < 1 for d in dims):
-        raise UserError(f"input shape must be four positive dims NxCxHxW, got {text!r}")
-    return dims
-
-
 def export_module(
     model: nn.Module,
     output: Path,

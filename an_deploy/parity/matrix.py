@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import onnx
 import torch
 
 from an_deploy.accuracy.compare import OutputStats, compare, compare_with_rule
@@ -15,34 +14,18 @@ from an_deploy.errors import UserError
 from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.models.model_config import ModelConfig
-from an_deploy.onnx_file import load_onnx
+from an_deploy.onnx_file import image_input, load_onnx
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.preflight import check_onnx_fits_model
 from an_deploy.resources import check_memory
-from an_deploy.runtime.base import Runner, precision_of, trt_rows
+from an_deploy.runtime.base import Runner
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner
 from an_deploy.trt.availability import Backend, tensorrt_available
+from an_deploy.trt.runner import trt_rows
 from an_deploy.weights_check import require_finite
 
 DEFAULT_BATCH = 8
-
-
-def _family(runner: Runner) -> str:
-    return runner.name.split("-", 1)[0]
-
-
-def _input_layout(model: onnx.ModelProto) -> tuple[int | None, tuple[int, ...]]:
-    """(static batch or None, C x H x W) of the single graph input."""
-    inits = {i.name for i in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in inits]
-    if len(inputs) != 1:
-        raise UserError(f"expected one image input, the ONNX file has {len(inputs)}")
-    dims = inputs[0].type.tensor_type.shape.dim
-    if len(dims) != 4 or any(not d.HasField("dim_value") for d in dims[1:]):
-        raise UserError("expected an input [N, C, H, W] with static C, H, W")
-    batch = dims[0].dim_value if dims[0].HasField("dim_value") else None
-    return batch, tuple(d.dim_value for d in dims[1:])
 
 
 def _run(runner: Runner, x: torch.Tensor, chunk: int) -> torch.Tensor:
@@ -53,10 +36,9 @@ def _judge(runner: Runner, reference: str, outputs: dict[str, torch.Tensor], rul
            torch_error: float, classifier: bool) -> OutputStats:
     """ORT and PyTorch rows by ``rule`` (against fp64 directly; against PyTorch fp32 or the function form with
     that reference's own bound added), TensorRT rows by the tolerance table."""
-    family = _family(runner)
     out, ref = outputs[runner.name], outputs[reference]
-    if family == "trt":
-        return compare(out, ref, tolerance_for(family, precision_of(runner)), classifier=classifier)
+    if runner.family == "trt":
+        return compare(out, ref, tolerance_for(runner.family, runner.precision), classifier=classifier)
     slack = 0.0
     if isinstance(rule, RelativeRule) and reference == "torch-fp32":
         slack = torch_error
@@ -84,7 +66,7 @@ def run_parity(
     the function form. PyTorch and ORT rows are judged by the relative rule (max abs error against float64 at
     most 5x PyTorch fp32's own, plus a floor; a comparison against another output adds that output's own
     bound) or, with ``atol``/``rtol``, by the plain rule. TensorRT rows come from
-    :func:`an_deploy.runtime.base.trt_rows` when TensorRT is importable and use the tolerance table.
+    :func:`an_deploy.trt.runner.trt_rows` when TensorRT is importable and use the tolerance table.
 
     Args:
         checkpoint: the PyTorch checkpoint the ONNX file was exported from.
@@ -118,7 +100,9 @@ def run_parity(
         raise UserError(f"{onnx_path} has AttentiveNorm nodes without their function (stripped for TensorRT); "
                         "pass the function-form file")
     check_onnx_fits_model(model, model_name, usual_input, proto, onnx_path, checkpoint)
-    static_batch, chw = _input_layout(proto)
+    _, dims = image_input(proto)  # N x C x H x W with static C, H, W: check_onnx_fits_model checked it
+    static_batch = dims[0] if isinstance(dims[0], int) else None
+    chw = tuple(int(d) for d in dims[1:])
     if not uses_held_out_data(chw):
         check_memory(model, (batch, *chw), "parity", "--batch")
     inputs = check_inputs(chw, batch)
@@ -147,10 +131,10 @@ def run_parity(
         rows.append(OrtRunner(proto, name="ort-decomposed"))
     if tensorrt_available(trt_backend):
         try:
-            trt = trt_rows(onnx_path, input_shape=(chunk, *chw), backend=trt_backend)  # type: ignore[arg-type]
+            trt = trt_rows(onnx_path, input_shape=(chunk, *chw), backend=trt_backend)
             rows += trt
-            config["tensorrt_backend"] = ", ".join(sorted({str(getattr(r, "backend_label", "?")) for r in trt}))
-        except (ImportError, UserError) as e:
+            config["tensorrt_backend"] = ", ".join(sorted({r.backend_label for r in trt}))
+        except UserError as e:
             report.skipped["trt"] = f"TensorRT rows unavailable: {e}"
     else:
         report.skipped["trt"] = "tensorrt is not importable"
@@ -160,10 +144,10 @@ def run_parity(
         progress(f"running {runner.name}")
         outputs[runner.name] = _run(runner, x, chunk)
     pairs = [(r, ref_runner.name) for r in rows]
-    pairs += [(r, fp32.name) for r in rows if _family(r) == "ort"]
+    pairs += [(r, fp32.name) for r in rows if r.family == "ort"]
     pairs += [(r, "ort-function") for r in rows if r.name == "ort-decomposed" and "ort-function" in outputs]
     torch_error = float((outputs[fp32.name].to(torch.float64) - outputs[ref_runner.name]).abs().max())
     for runner, reference in pairs:
         stats = _judge(runner, reference, outputs, rule, torch_error, classifier)
-        report.comparisons.append(Comparison(runner.name, reference, "output", precision_of(runner), stats))
+        report.comparisons.append(Comparison(runner.name, reference, "output", runner.precision, stats))
     return report

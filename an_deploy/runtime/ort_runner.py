@@ -1,4 +1,4 @@
-"""ONNX Runtime runner (CPU provider; the CUDA provider first when this onnxruntime build has it)."""
+"""ONNX Runtime runner (the CPU provider unless told otherwise)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import torch
+from onnxruntime.capi import onnxruntime_pybind11_state as state
 
 from an_deploy.errors import UserError, first_line
 
@@ -15,28 +17,18 @@ class OrtLoadError(UserError):
     """ONNX Runtime refuses a model that parsed (an unknown op or domain, an invalid graph)."""
 
 
-def default_providers() -> list[str]:
-    """``CUDAExecutionProvider`` (when available) then ``CPUExecutionProvider``."""
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
-
-
 class OrtRunner:
     """One ``onnxruntime.InferenceSession`` over a model with one image input and one output."""
 
+    family = "ort"
+
     def __init__(self, model: onnx.ModelProto | Path | str, name: str = "ort", providers: list[str] | None = None,
                  threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: no warnings about initializers folded away
         if threads is not None:
             options.intra_op_num_threads = threads
         source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
-        from onnxruntime.capi import onnxruntime_pybind11_state as state
-
         try:
             self.session = ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
         except (state.Fail, state.InvalidGraph, state.InvalidArgument, state.NotImplemented, state.InvalidProtobuf,
@@ -45,6 +37,7 @@ class OrtRunner:
             raise OrtLoadError(f"ONNX Runtime cannot load the model for {name}: {first}") from None
         self.name = name
         self.precision = "fp32"
+        self.backend_label = f"ONNX Runtime {ort.__version__}"
         self.device = "cuda" if self.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [o.name for o in self.session.get_outputs()]

@@ -12,8 +12,11 @@ from torch import nn
 class TorchRunner:
     """Run a model in eager mode in one dtype (float64 = the reference, float32 = what was trained) on one device."""
 
+    family = "torch"
+
     def __init__(self, model: nn.Module, dtype: torch.dtype = torch.float32, name: str | None = None,
                  device: str = "cpu") -> None:
+        self.backend_label = f"PyTorch {torch.__version__}"
         self.dtype = dtype
         self.precision = {torch.float64: "fp64", torch.float32: "fp32", torch.float16: "fp16"}[dtype]
         self.name = name or f"torch-{self.precision}"

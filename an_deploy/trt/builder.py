@@ -19,11 +19,13 @@ from an_deploy.errors import UserError
 from an_deploy.files import check_output_file, staged_outputs
 from an_deploy.onnx_file import load_onnx
 from an_deploy.trt import AnImpl
-from an_deploy.trt.availability import Backend, TrtBackend, cuda_device_count, require_backend
+from an_deploy.trt.availability import LABELS, Backend, TrtBackend, cuda_device_count, require_backend
 from an_deploy.trt.commands import CommandInputs, equivalent_command
-from an_deploy.trt.engine_info import EngineLayers
+from an_deploy.trt.engine_info import EngineLayers, parse_layer_information
+from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
 from an_deploy.trt.network import BuildError, Log, Serialized, build_serialized, fp16_refusal, make_logger
 from an_deploy.trt.onnx_prep import PreparedModel, prepare
+from an_deploy.trt.plugin_library import load_plugin_library
 from an_deploy.trt.profiles import Shape, ShapeProfile, resolve_profile
 
 __all__ = ["BuildError", "BuildOptions", "BuildPlan", "BuildSummary", "build_engine", "plan_build"]
@@ -95,7 +97,7 @@ class BuildSummary:
 
     @property
     def backend_label(self) -> str:
-        return f"{'TensorRT-RTX' if self.backend is Backend.TENSORRT_RTX else 'TensorRT'} {self.backend_version}"
+        return f"{LABELS[self.backend]} {self.backend_version}"
 
     def format(self) -> str:
         """Human-readable lines for the CLI."""
@@ -152,8 +154,6 @@ def inspect_engine(backend: TrtBackend, engine: bytes, log: Log | None = None) -
     Raises:
         BuildError: the engine does not deserialize.
     """
-    from an_deploy.trt.engine_info import parse_layer_information
-
     if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
         import tensorrt as trt_mod
     else:
@@ -172,8 +172,6 @@ def _build(
 ) -> Serialized:
     o = plan.options
     if plugin is not None and backend.is_rtx:
-        from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
-
         if not parser_finds_core():
             return build_rtx_plugin_network(
                 plan.prepared.model,
@@ -203,8 +201,6 @@ def build_engine(options: BuildOptions, log: Log | None = None) -> BuildSummary:
         UserError: bad input (:func:`plan_build`), TensorRT missing, plugin library missing, ``--fp16`` with
             TensorRT-RTX, or a failed build. Nothing is written then.
     """
-    from an_deploy.trt.plugin_library import load_plugin_library
-
     plan = plan_build(options)
     backend = require_backend(options.backend)
     if options.fp16 and not backend.has_fp16_flag:

@@ -26,8 +26,10 @@ from typing import Any
 
 import onnx
 
+from an_deploy.errors import UserError
 from an_deploy.trt.availability import Backend, require_backend
 from an_deploy.trt.network import BuildError, Serialized, build_serialized
+from an_deploy.trt.plugin_library import load_into_tensorrt
 from an_deploy.trt.profiles import ShapeProfile
 
 CORE_NAME = "libtensorrt_rtx.so"
@@ -131,9 +133,6 @@ def build_rtx_plugin_network(
 
 def _child(work: Path) -> int:
     """The child's side: load the plugin, build, write ``engine.bin`` and ``result.json``."""
-    from an_deploy.errors import UserError
-    from an_deploy.trt.plugin_library import load_into_tensorrt
-
     request = ChildRequest(**json.loads((work / "request.json").read_text()))
     try:
         backend = require_backend(Backend.TENSORRT_RTX)

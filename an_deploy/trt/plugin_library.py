@@ -15,9 +15,6 @@ from an_deploy.plugin.library import (
 )
 from an_deploy.trt.availability import Backend, TrtBackend, require_backend
 
-if TYPE_CHECKING:
-    import tensorrt
-
 _loaded: dict[tuple[Backend, Path], object] = {}  # (backend, resolved path) -> handle: loading twice fails
 
 
@@ -33,7 +30,10 @@ def load_into_tensorrt(path: Path, backend: TrtBackend | None = None) -> None:
         PluginLibraryError: loading failed or the AttentiveNorm creator is not registered afterwards.
     """
     backend = backend or require_backend(Backend.TENSORRT)
-    trt_mod = tensorrt if TYPE_CHECKING else backend.module  # checked against the data-centre stubs
+    if TYPE_CHECKING:  # type-check the calls against the data-centre stubs; RTX has the same API
+        import tensorrt as trt_mod
+    else:
+        trt_mod = backend.module
     registry = trt_mod.get_plugin_registry()
     key = (backend.backend, path.resolve())
     if key not in _loaded and registry.get_creator(spec.PLUGIN_NAME, spec.PLUGIN_VERSION, spec.PLUGIN_NAMESPACE):

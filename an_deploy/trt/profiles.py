@@ -1,4 +1,4 @@
-"""The image input of an ONNX model and the optimization profile TensorRT builds for it.
+"""The optimization profile TensorRT builds for an ONNX model's image input.
 
 Shapes are written like trtexec's, ``1x3x224x224``; ``--batch MIN:OPT:MAX`` varies only the first dimension
 and takes the others from the model. Without any option a static model needs no profile and a model with a
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import onnx
 
 from an_deploy.errors import UserError
-
-Shape = tuple[int, ...]
-Dim = int | str  # a static size or a symbolic name
+from an_deploy.onnx_file import Dim, image_input
+from an_deploy.shapes import Shape, format_shape
 
 
 class ProfileError(UserError):
@@ -33,22 +32,6 @@ class ShapeProfile:
         return f"{self.input_name}:{format_shape(getattr(self, which))}"
 
 
-def format_shape(shape: Shape) -> str:
-    return "x".join(str(d) for d in shape)
-
-
-def parse_shape(text: str) -> Shape:
-    """``"1x3x224x224"`` -> ``(1, 3, 224, 224)``.
-
-    Raises:
-        ProfileError: not positive integers separated by ``x``.
-    """
-    parts = text.strip().lower().split("x")
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise ProfileError(f"bad shape {text!r}: expected positive integers separated by 'x', e.g. 1x3x224x224")
-    return tuple(int(p) for p in parts)
-
-
 def parse_batch(text: str) -> tuple[int, int, int]:
     """``"1:8:32"`` -> ``(1, 8, 32)``; a single ``"8"`` means 8:8:8.
 
@@ -63,22 +46,6 @@ def parse_batch(text: str) -> tuple[int, int, int]:
     if not lo <= mid <= hi:
         raise ProfileError(f"bad --batch {text!r}: need MIN <= OPT <= MAX")
     return lo, mid, hi
-
-
-def image_input(model: onnx.ModelProto) -> tuple[str, list[Dim]]:
-    """Name and dimensions of the model's one non-initializer input.
-
-    Raises:
-        ProfileError: the model has no such input or more than one.
-    """
-    initializers = {t.name for t in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1:
-        raise ProfileError(f"expected one image input, the model has {len(inputs)}: {[i.name for i in inputs]}")
-    dims: list[Dim] = []
-    for d in inputs[0].type.tensor_type.shape.dim:
-        dims.append(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else (d.dim_param or "?"))
-    return inputs[0].name, dims
 
 
 def resolve_profile(

@@ -19,6 +19,7 @@ import torch
 import yaml
 from torch import nn
 
+from an_deploy.models.aognet_v2.aognet import aognet_from_config
 from an_deploy.models.aognet_v2.builders import (
     BASIC_BLOCK_ARCHS,
     MOBILENET_ARCHS,
@@ -160,15 +161,6 @@ def _check_common(cfg: dict[str, Any]) -> None:
         raise ConfigError(f"crop_size must be at least 32, got {cfg['crop_size']}")
 
 
-def _aognet_builder() -> Callable[[dict[str, Any], int], nn.Module]:
-    """The AOGNet builder, imported only when a config asks for it."""
-    try:
-        from an_deploy.models.aognet_v2.aognet import aognet_from_config
-    except ImportError:
-        raise ConfigError("AOGNet builder not available") from None
-    return aognet_from_config
-
-
 def _describe(cfg: dict[str, Any]) -> str:
     norm = cfg["norm_name"]
     if "Mixture" in norm:
@@ -203,9 +195,9 @@ def read_yaml(path: str | Path) -> ModelConfig:
         _check_common(cfg)
     except ConfigError as e:
         raise ConfigError(f"{path.name}: {e}") from None
-    aognet_from_config = _aognet_builder() if cfg["arch"].startswith("aognet") else None
+    aognet_builder = aognet_from_config if cfg["arch"].startswith("aognet") else None
     try:
-        return _model_config(path, cfg, values, aognet_from_config)
+        return _model_config(path, cfg, values, aognet_builder)
     except ConfigError as e:
         raise ConfigError(f"{path.name}: {e}") from None
 

@@ -22,7 +22,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     [
         (["--arch", "no_such_arch"], "unknown architecture"),
         (["--input-shape", "1x3x16x16"], "rejects input shape"),
-        (["--input-shape", "1x1x16"], "four positive dims"),
+        (["--input-shape", "1x1x16"], "expected 4 positive dims"),
         (["--opset", "13"], "unsupported opset"),
         (["--form", "plugin"], "unknown form"),
     ],

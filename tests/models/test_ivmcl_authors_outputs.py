@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from an_deploy.models.model_config import read_config
+from an_deploy.models.config_files import read_config
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "ivmcl_release" / "authors_outputs.json"
 MODELS = json.loads(FIXTURE.read_text())["models"]

@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from an_deploy.models.attentive_norm import AttnBatchNorm2d
+from an_deploy.models.config_files import read_config
 from an_deploy.models.ivmcl_release.config_py import read_py
-from an_deploy.models.model_config import ConfigError, OptionSource, read_config
+from an_deploy.models.model_config import ConfigError, OptionSource
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "ivmcl_release"
 CONFIGS = FIXTURES / "configs"

@@ -4,7 +4,7 @@ The published stub files do not parse: parameters named ``in`` (a keyword) in th
 ``add_scale_nd``'s required ``channel_axis`` after defaulted parameters. mypy stops at the first syntax
 error, and without a ``py.typed`` marker it would skip the package silently (everything ``Any``). This
 script copies the stubs to DEST with only those two spellings repaired and checks that every file
-parses, so ``MYPYPATH=DEST mypy an_deploy/trt an_deploy/runtime/trt_runner.py`` checks our TensorRT
+parses, so ``MYPYPATH=DEST mypy an_deploy/trt an_deploy/trt/runner.py`` checks our TensorRT
 calls against the real API surface::
 
     python -m tests.trt.make_tensorrt_stubs build/typings

@@ -15,7 +15,8 @@ from an_deploy.plugin.library import (
     find_plugin_library,
     open_library,
 )
-from an_deploy.trt.profiles import ProfileError, parse_batch, parse_shape, resolve_profile
+from an_deploy.shapes import ShapeError, parse_shape
+from an_deploy.trt.profiles import ProfileError, parse_batch, resolve_profile
 from tests.trt.onnx_models import function_form_model
 
 
@@ -24,8 +25,11 @@ def test_parse_shape_and_batch() -> None:
     assert parse_batch("1:8:32") == (1, 8, 32)
     assert parse_batch("4") == (4, 4, 4)
     for bad in ("1x0x2", "ax3", "", "1x-3"):
-        with pytest.raises(ProfileError):
+        with pytest.raises(ShapeError):
             parse_shape(bad)
+    assert parse_shape("2x3", rank=2) == (2, 3)
+    with pytest.raises(ShapeError, match="expected 4 positive dims"):
+        parse_shape("1x1x16", rank=4)
     for bad in ("8:4:16", "1:2", "0:1:2", "a:b:c"):
         with pytest.raises(ProfileError):
             parse_batch(bad)

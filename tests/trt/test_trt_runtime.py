@@ -64,7 +64,7 @@ def _export(model: torch.nn.Module, shape: tuple[int, ...], path: Path) -> Path:
 
 
 def _check(model: torch.nn.Module, onnx_path: Path, shape: tuple[int, ...], plugin: Path) -> None:
-    from an_deploy.runtime.trt_runner import runner_from_onnx
+    from an_deploy.trt.runner import runner_from_onnx
 
     x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -98,7 +98,7 @@ def test_an_resnet50_plugin_and_native_engines_match_pytorch(tmp_path: Path, plu
 
 def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, plugin_path: Path) -> None:
     from an_deploy.cli.main import app
-    from an_deploy.runtime.trt_runner import TensorRTRunner
+    from an_deploy.trt.runner import TensorRTRunner
 
     onnx_path = _export(_demo_model(), (1, 1, 16, 16), tmp_path / "demo.onnx")
     for impl, plugin_layers in (("plugin", 3), ("native", 0)):
@@ -119,7 +119,7 @@ def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, 
 def test_bench_times_the_trt_rows(tmp_path: Path, plugin_path: Path) -> None:
     from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
     from an_deploy.bench.suite import Row, measure
-    from an_deploy.runtime.trt_runner import row_name, runner_from_onnx
+    from an_deploy.trt.runner import row_name, runner_from_onnx
 
     onnx_path = _export(_demo_model(), (1, 1, 16, 16), tmp_path / "demo.onnx")
     shape = (8, 1, 16, 16)

@@ -13,8 +13,15 @@ from typing import TYPE_CHECKING
 import torch
 
 from an_deploy.errors import UserError
+from an_deploy.onnx_file import image_input, load_onnx
+from an_deploy.plugin.library import find_plugin_library
 from an_deploy.trt import AnImpl
 from an_deploy.trt.availability import Backend, TensorRTUnavailable, TrtBackend, require_backend
+from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
+from an_deploy.trt.network import build_serialized, make_logger
+from an_deploy.trt.onnx_prep import prepare
+from an_deploy.trt.plugin_library import load_into_tensorrt
+from an_deploy.trt.profiles import resolve_profile
 
 if TYPE_CHECKING:
     import tensorrt as trt
@@ -60,12 +67,14 @@ class TensorRTRunner:
         plugin: plugin library to register first (plugin engines cannot deserialize without it).
         cuda_graph: capture ``execute_async_v3`` in a CUDA graph per input shape and replay it.
         backend: the TensorRT that built the engine (``auto``: TensorRT, else TensorRT-RTX).
+        precision: ``fp32`` or ``fp16``, what the engine was built for (the row's key in the tolerance table).
 
     Raises:
         UserError: TensorRT or CUDA missing, a bad engine file, or an engine with other than one input/output.
     """
 
     device = "cuda"
+    family = "trt"
 
     def __init__(
         self,
@@ -74,6 +83,7 @@ class TensorRTRunner:
         plugin: Path | None = None,
         cuda_graph: bool = False,
         backend: Backend = Backend.AUTO,
+        precision: str = "fp32",
     ) -> None:
         self.backend = require_backend(backend)
         require_cuda()
@@ -81,10 +91,6 @@ class TensorRTRunner:
             import tensorrt as trt_mod
         else:
             trt_mod = self.backend.module
-
-        from an_deploy.trt.network import make_logger
-        from an_deploy.trt.plugin_library import load_into_tensorrt
-
         if plugin is not None:
             load_into_tensorrt(plugin, self.backend)
         what = "engine"
@@ -94,6 +100,7 @@ class TensorRTRunner:
                 raise UserError(f"engine file not found: {engine}")
             engine = engine.read_bytes()
         self.name = name
+        self.precision = precision  # what the engine was built for (its I/O may stay float32)
         self.backend_label = self.backend.label  # e.g. "TensorRT 10.14.1" or "TensorRT-RTX 1.7.1.116", for reports
         self.cuda_graph = cuda_graph
         self._logger, errors = make_logger(self.backend, None)
@@ -184,14 +191,6 @@ def runner_from_onnx(
     Raises:
         UserError: TensorRT/CUDA/plugin library missing, or the model does not prepare or build.
     """
-    from an_deploy.onnx_file import load_onnx
-    from an_deploy.plugin.library import find_plugin_library
-    from an_deploy.trt.isolated import build_rtx_plugin_network, parser_finds_core
-    from an_deploy.trt.network import build_serialized
-    from an_deploy.trt.onnx_prep import prepare
-    from an_deploy.trt.plugin_library import load_into_tensorrt
-    from an_deploy.trt.profiles import image_input, resolve_profile
-
     trt_backend = require_backend(backend)
     require_cuda()
     model = load_onnx(onnx_path)
@@ -216,5 +215,20 @@ def runner_from_onnx(
             trt_backend, prepared.model, profile=profile, fp16=fp16, workspace_mib=workspace_mib, plugin=library
         )
     return TensorRTRunner(
-        built.engine, name=row_name(impl, fp16), plugin=library, cuda_graph=cuda_graph, backend=trt_backend.backend
+        built.engine, name=row_name(impl, fp16), plugin=library, cuda_graph=cuda_graph, backend=trt_backend.backend,
+        precision="fp16" if fp16 else "fp32",
     )
+
+
+def trt_rows(onnx_path: Path, *, input_shape: tuple[int, ...], backend: Backend = Backend.AUTO) -> list[TensorRTRunner]:
+    """The TensorRT rows of the parity matrix: plugin and native, fp32 and (where the builder has an FP16 flag;
+    TensorRT-RTX builds strongly typed networks only) fp16, each an engine built in memory by
+    :func:`runner_from_onnx` with a profile covering batch 1 to ``input_shape[0]``.
+
+    Raises:
+        UserError: TensorRT, CUDA or the plugin library is missing, or an engine does not build.
+    """
+    precisions = (False, True) if require_backend(backend).has_fp16_flag else (False,)
+    return [
+        runner_from_onnx(onnx_path, impl, fp16, input_shape, backend=backend) for impl in AnImpl for fp16 in precisions
+    ]

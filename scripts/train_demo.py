@@ -1,6 +1,6 @@
 """Train the demo AN-ResNet and its BN twin on scikit-learn's digits (reproducible, CPU, a few minutes).
 
-Run: ``python -m an_deploy.models.train_demo`` (writes ``models/demo/*.pt`` and ``models/demo/demo_metrics.json``).
+Run: ``python scripts/train_demo.py`` (writes ``models/demo/*.pt`` and ``models/demo/demo_metrics.json``).
 The checkpoints are written by :func:`an_deploy.checkpoint_file.save_checkpoint`, so they name their architecture
 and attention options and load with no flags; the metrics file records each state dict's digest.
 """
@@ -12,6 +12,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from sklearn.datasets import load_digits
 from torch import nn
 
 from an_deploy.checkpoint_file import save_checkpoint, state_dict_digest
@@ -31,8 +32,6 @@ SEED = 1234
 
 
 def _load_digits() -> tuple[torch.Tensor, torch.Tensor]:
-    from sklearn.datasets import load_digits
-
     digits = load_digits()
     return torch.tensor(digits.data, dtype=torch.uint8), torch.tensor(digits.target, dtype=torch.int64)
 

@@ -1,6 +1,6 @@
 """The parity and latency report CI produces on every run, for the demo model on CPU.
 
-    python -m an_deploy.ci_report [--out reports]
+    python scripts/ci_report.py [--out reports]
 
 Parity (asserted: exit 1 on failure): ``an_deploy.parity.matrix.run_parity`` on the demo (PyTorch fp32, ONNX
 Runtime on the function and the decomposed form, vs the float64 reference and each other). Latency
@@ -17,13 +17,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import onnx
 import torch
 
+from an_deploy.accuracy.inputs import realistic_inputs
 from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
 from an_deploy.bench.rows import default_rows
 from an_deploy.bench.suite import measure
+from an_deploy.checkpoint import load_model
 from an_deploy.checkpoint_file import save_checkpoint
+from an_deploy.export.torch_export import export_model
 from an_deploy.files import check_output_dir
+from an_deploy.models.digits import DEMO_CHECKPOINT
+from an_deploy.models.registry import DEMO_INPUT_SHAPE
+from an_deploy.parity.matrix import run_parity
 
 LATENCY_BATCH = 8
 
@@ -34,21 +41,11 @@ def _log(message: str) -> None:
 
 def demo_model() -> tuple[torch.nn.Module, str]:
     """The trained demo checkpoint shipped in models/demo/ and its file name."""
-    from an_deploy.checkpoint import load_model
-    from an_deploy.models.digits import DEMO_CHECKPOINT
-
     return load_model(DEMO_CHECKPOINT, "an_resnet_demo").model.eval(), str(DEMO_CHECKPOINT.name)
 
 
 def run(out_dir: Path, iters: int = 30, warmup: int = 5) -> bool:
     """Write the reports under ``out_dir`` and print them; returns whether parity passed."""
-    import onnx
-
-    from an_deploy.accuracy.inputs import realistic_inputs
-    from an_deploy.export.torch_export import export_model
-    from an_deploy.models.registry import DEMO_INPUT_SHAPE
-    from an_deploy.parity.matrix import run_parity
-
     start = time.perf_counter()
     check_output_dir(out_dir, what="--out folder")
     out_dir.mkdir(parents=True, exist_ok=True)
