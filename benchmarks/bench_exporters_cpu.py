@@ -16,13 +16,12 @@ from __future__ import annotations
 import argparse
 import collections
 import copy
-import json
 import os
-import statistics
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +32,10 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from an_deploy import __version__  # noqa: E402
+from common import RESULTS, document, environment, machine_line, median, take_turns, write_results  # noqa: E402
+
 from an_deploy.checkpoint import load_model  # noqa: E402
 from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
 from an_deploy.export.checks import check_model  # noqa: E402
@@ -45,9 +46,7 @@ from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.digits import DEMO_CHECKPOINT  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, an_resnet50  # noqa: E402
-from an_deploy.parity.report import environment  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 EXPORTERS: dict[str, Callable[..., Any]] = {"torchscript": export_model, "dynamo": export_dynamo}
 PARITY_BATCHES = (1, 4)
 
@@ -92,6 +91,11 @@ def _attempt(exporter: str, model: nn.Module, shape: tuple[int, ...]) -> dict[st
             "model": result.model}
 
 
+def _progress(model: str, exporter: str, round_index: int, attempt: dict[str, Any]) -> None:
+    print(f"{model} {exporter} round {round_index + 1}: {'ok' if attempt['ok'] else 'FAILED'} "
+          f"{attempt['seconds']:.1f} s", flush=True)
+
+
 def _models(size: int) -> dict[str, tuple[nn.Module, tuple[int, ...], str]]:
     calibration = realistic_inputs((8, 3, size, size), 8, seed=1)
     resnet = calibrated_(an_resnet50(), calibration, seed=0)
@@ -106,14 +110,8 @@ def run(rounds: int, size: int) -> dict[str, Any]:
     """Every model x exporter x round, interleaved; returns the JSON-ready results."""
     results: dict[str, Any] = {}
     for name, (model, shape, desc) in _models(size).items():
-        attempts: dict[str, list[dict[str, Any]]] = {e: [] for e in EXPORTERS}
-        for r in range(rounds):
-            order = list(EXPORTERS) if r % 2 == 0 else list(reversed(EXPORTERS))
-            for exporter in order:
-                a = _attempt(exporter, model, shape)
-                attempts[exporter].append(a)
-                print(f"{name} {exporter} round {r + 1}: {'ok' if a['ok'] else 'FAILED'} {a['seconds']:.1f} s",
-                      flush=True)
+        attempts = take_turns({e: partial(_attempt, e, model, shape) for e in EXPORTERS}, rounds, alternate=True,
+                              after=partial(_progress, name))
         row: dict[str, Any] = {"input": "x".join(map(str, shape)), "model": desc,
                                "an_layers": len(an_layers(model)), "exporters": {}}
         for exporter, tries in attempts.items():
@@ -121,7 +119,7 @@ def run(rounds: int, size: int) -> dict[str, Any]:
             summary: dict[str, Any] = {
                 "attempts": len(tries), "succeeded": len(ok), "seconds": [a["seconds"] for a in tries],
                 "cold_seconds": tries[0]["seconds"],
-                "warm_median_seconds": statistics.median(a["seconds"] for a in tries[1:]) if len(tries) > 1 else None,
+                "warm_median_seconds": median([a["seconds"] for a in tries[1:]]) if len(tries) > 1 else None,
                 "errors": [a["error"] for a in tries if not a["ok"]],
             }
             if ok:
@@ -175,8 +173,7 @@ def markdown(data: dict[str, Any]) -> str:
     """The Markdown rendering of the results."""
     env = data["environment"]
     lines = ["# ONNX exporters on CPU: TorchScript-based vs torch.export-based (through the AttentiveNorm op)", "",
-             f"Machine: {env['cpu']}, {env['cpu_cores']} cores ({env['torch_threads']} torch threads), no GPU; "
-             + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ".",
+             machine_line(env),
              "Load average (1, 5, 15 min; other jobs share the machine): "
              + " -> ".join(", ".join(f"{v:.1f}" for v in env["load_average_1_5_15"][k]) for k in ("start", "end"))
              + ".",
@@ -239,19 +236,15 @@ def main() -> None:
     if swept:
         succeeded = {e: sum(r[e]["ok"] for r in swept.values()) for e in EXPORTERS}
         summary += "; sweep " + ", ".join(f"{e} {n}/{len(swept)} architectures" for e, n in succeeded.items())
-    env = environment()
-    env["torch_threads"] = torch.get_num_threads()
-    env["load_average_1_5_15"] = {"start": load_before, "end": os.getloadavg()}  # the machine is shared
-    data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, "environment": env,
-            "config": {"rounds": args.rounds, "resnet_input": f"1x3x{args.size}x{args.size}, dynamic batch",
-                       "sweep_input": f"1x3x{args.sweep_size}x{args.sweep_size}",
-                       "timing": "perf_counter wall time of export_model / export_dynamo, interleaved rounds",
-                       "parity": f"ORT (CPU) at batch {', '.join(map(str, PARITY_BATCHES))}; pass when max abs error "
-                                 "to the float64 model <= 3 x PyTorch fp32's own + 1e-5"},
-            "results": results, "sweep": swept, "summary": f"{'PASSED' if ok else 'FAILED'} | {summary}"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "exporters_cpu.json").write_text(json.dumps(data, indent=2) + "\n")
-    (RESULTS / "exporters_cpu.md").write_text(markdown(data))
+    env = environment(load_average_1_5_15={"start": load_before, "end": os.getloadavg()})  # the machine is shared
+    data = document(1, env,
+                    config={"rounds": args.rounds, "resnet_input": f"1x3x{args.size}x{args.size}, dynamic batch",
+                            "sweep_input": f"1x3x{args.sweep_size}x{args.sweep_size}",
+                            "timing": "perf_counter wall time of export_model / export_dynamo, interleaved rounds",
+                            "parity": f"ORT (CPU) at batch {', '.join(map(str, PARITY_BATCHES))}; pass when max abs "
+                                      "error to the float64 model <= 3 x PyTorch fp32's own + 1e-5"},
+                    results=results, sweep=swept, summary=f"{'PASSED' if ok else 'FAILED'} | {summary}")
+    write_results(RESULTS / "exporters_cpu", data, markdown(data))
     print(data["summary"])
 
 

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import re
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,15 +33,16 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from an_deploy import __version__  # noqa: E402
+from common import RESULTS, device_slug, document, environment, median, p90, write_results  # noqa: E402
+
+from an_deploy.bench.timing import time_cuda  # noqa: E402
 from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import an_resnet50, resnet50  # noqa: E402
-from an_deploy.parity.report import environment  # noqa: E402
 from an_deploy.torch_op import swap_an_layers  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 ATOL = {"fp32": 1e-5, "fp16": 1e-3}
 BASE_VARIANTS = ("eager", "compile", "compile_op")
@@ -105,11 +103,6 @@ def applies(network: str, variant: str) -> bool:
     return not (variant.startswith("compile_op") and not network.startswith("an_"))
 
 
-def device_slug(name: str) -> str:
-    """``NVIDIA H200`` -> ``NVIDIA_H200`` (file-name safe)."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
-
-
 def check_bound(eager_err: float, dtype: str) -> float:
     """The most a variant may be off float64: 3x eager PyTorch's own error in that dtype plus the dtype's atol."""
     return 3 * eager_err + ATOL[dtype]
@@ -151,21 +144,6 @@ def summary_line(report: Report) -> str:
     overheads = [r.an_overhead for r in report.rows if r.an_overhead is not None and r.variant.startswith("compile_op")]
     tail = f"AN overhead with the fused op {min(overheads):+.1%}..{max(overheads):+.1%}" if overheads else "no op rows"
     return f"{'FAILED' if failed else 'PASSED'} | {len(report.rows)} rows, {len(failed)} failed | {tail}"
-
-
-def _time_ms(fn: Callable[[], object], iters: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return times
 
 
 def _graphed(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> Callable[[], torch.Tensor]:
@@ -219,9 +197,9 @@ def bench_network(network: str, model: nn.Module, args: argparse.Namespace, repo
                         continue
                     row = Row(network, variant, dtype, batch, err, bound, err <= bound)
                     if row.checked:
-                        times = _time_ms(run, args.iters, args.warmup)
-                        row.median_ms = statistics.median(times)
-                        row.p90_ms = sorted(times)[int(0.9 * (len(times) - 1))]
+                        times = time_cuda(run, warmup=args.warmup, iters=args.iters)
+                        row.median_ms = median(times)
+                        row.p90_ms = p90(times)
                         row.per_image_ms = row.median_ms / batch
                         row.images_per_s = 1e3 * batch / row.median_ms
                     report.rows.append(row)
@@ -247,12 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     for network in NETWORKS:
         bench_network(network, models[network].cuda().eval(), args, report)
     add_overheads(report.rows)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"network_gpu_{device_slug(env['gpu'] or 'gpu')}"
-    data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, **asdict(report),
-            "summary": summary_line(report)}
-    stem.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(render_markdown(report))
+    data = document(1, report.environment, config=report.config, rows=[asdict(r) for r in report.rows],
+                    summary=summary_line(report))
+    write_results(args.out_dir / f"network_gpu_{device_slug(env['gpu'] or 'gpu')}", data, render_markdown(report))
     print(data["summary"])
     return 0 if data["summary"].startswith("PASSED") else 1
 

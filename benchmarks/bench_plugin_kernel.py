@@ -16,18 +16,20 @@ Writes JSON and Markdown under --out, named after the device.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from common import RESULTS, device_slug, environment, median, p10, p90, ratio, write_results  # noqa: E402
 
 from an_deploy.fold import fold  # noqa: E402
 from an_deploy.models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
@@ -35,7 +37,7 @@ from an_deploy.models.randomize import realistic_  # noqa: E402
 from an_deploy.reference import an_layer_reference  # noqa: E402
 from an_deploy.trt import kernel_api  # noqa: E402
 
-SCHEMA_VERSION = 3  # 3: per-kernel breakdown at the first shape
+SCHEMA_VERSION = 4  # 3: per-kernel breakdown at the first shape; 4: environment, p10/p90 linearly interpolated
 # (N, C, H, W, K): the target shape first (AN-ResNet-50's first-stage layer at batch 32), the batch sweep at that
 # width, then AN-ResNet-50's bn2 layers at 224x224 with their K (the published K = 10, 10, 20, 20 per stage).
 SHAPES = [(32, 256, 56, 56, 10), (1, 256, 56, 56, 10), (8, 256, 56, 56, 10),
@@ -69,6 +71,7 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     # per-kernel device us per call of the plugin at the first shape, by layout (torch.profiler)
     breakdown: dict[str, dict[str, float]] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)  # common.environment(): CPU, GPU, driver, packages
 
 
 def per_call_us(fn: Callable[[int], object], batches: int, per_batch: int, warmup: int = 10) -> list[float]:
@@ -94,7 +97,7 @@ def copy_bandwidth() -> float:
     src = torch.randn(1 << 28, device="cuda")
     dst = torch.empty_like(src)
     times = per_call_us(lambda i: dst.copy_(src), batches=20, per_batch=1, warmup=3)
-    return 2 * src.numel() * src.element_size() / (statistics.median(times) * 1e-6)
+    return 2 * src.numel() * src.element_size() / (median(times) * 1e-6)
 
 
 def rotation_copies(nbytes: int) -> int:
@@ -163,9 +166,8 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
     floor_us = 3 * nbytes / bandwidth * 1e6
     rows = []
     for m in METHODS:
-        deciles = statistics.quantiles(times[m], n=10)
-        med = statistics.median(times[m])
-        rows.append(Row((n, c, h, w), k, m, med, deciles[0], deciles[-1], floor_us, med / floor_us, errors[m]))
+        med = median(times[m])
+        rows.append(Row((n, c, h, w), k, m, med, p10(times[m]), p90(times[m]), floor_us, med / floor_us, errors[m]))
     return rows
 
 
@@ -204,8 +206,8 @@ def render_markdown(report: Report) -> str:
         by_shape.setdefault(tuple(r.shape), {})[r.method] = r
     for shape, rows in by_shape.items():
         for m, r in rows.items():
-            eager = rows["torch_eager_layer"].median_us / r.median_us
-            comp = rows["torch_compile_layer"].median_us / r.median_us
+            eager = ratio(rows["torch_eager_layer"].median_us, r.median_us)
+            comp = ratio(rows["torch_compile_layer"].median_us, r.median_us)
             lines.append(f"| {', '.join(map(str, shape))} | {r.k} | {m} | {r.median_us:.1f} | "
                          f"{r.p10_us:.1f}-{r.p90_us:.1f} | {r.x_floor:.2f} | {eager:.2f}x | {comp:.2f}x | "
                          f"{r.max_rel_err:.2e} |")
@@ -221,8 +223,8 @@ def target_lines(report: Report) -> list[str]:
     plug = got["plugin_kernel"]
     checks = [
         ("plugin x floor", plug.x_floor, "<=", TARGETS["x_floor_max"]),
-        ("eager / plugin", got["torch_eager_layer"].median_us / plug.median_us, ">=", TARGETS["vs_eager_min"]),
-        ("compile / plugin", got["torch_compile_layer"].median_us / plug.median_us, ">=",
+        ("eager / plugin", ratio(got["torch_eager_layer"].median_us, plug.median_us), ">=", TARGETS["vs_eager_min"]),
+        ("compile / plugin", ratio(got["torch_compile_layer"].median_us, plug.median_us), ">=",
          TARGETS["vs_compile_min"]),
     ]
     out = []
@@ -237,7 +239,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=30, help="event-timed batches per method and shape")
     parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("FAILED | needs a CUDA device", file=sys.stderr)
@@ -248,17 +250,15 @@ def main() -> int:
     bandwidth = copy_bandwidth()
     report = Report(SCHEMA_VERSION, name, torch.version.cuda or "", torch.__version__, args.dtype, bandwidth / 1e9,
                     f"CUDA events, {args.batches} batches of back-to-back calls per method after warm-up, "
-                    "inputs rotated over >= 4x L2")
+                    "inputs rotated over >= 4x L2", environment=environment())
     for i, shape in enumerate(SHAPES):
         report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, lib,
                                        report.breakdown if i == 0 else None))
         print(f"  measured {shape}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "plugin_kernel_" + "".join(ch if ch.isalnum() else "_" for ch in name) + f"_{args.dtype}"
     summary = target_lines(report)
-    (args.out / f"{stem}.json").write_text(
-        json.dumps(asdict(report) | {"host": platform.node(), "targets": summary}, indent=2))
-    (args.out / f"{stem}.md").write_text(render_markdown(report) + "\n" + "\n".join(f"- {s}" for s in summary) + "\n")
+    write_results(args.out / f"plugin_kernel_{device_slug(name)}_{args.dtype}",
+                  asdict(report) | {"host": platform.node(), "targets": summary},
+                  render_markdown(report) + "\n" + "\n".join(f"- {s}" for s in summary))
     print(render_markdown(report))
     print("\n".join(summary))
     return 0
