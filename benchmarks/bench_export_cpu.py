@@ -6,9 +6,10 @@ trace, onnx.checker + shape inference, ORT vs the float64 model with the default
 write), repeated ``--repeats`` times; wall time (``perf_counter``) and this process's CPU time (``process_time``)
 are reported with the machine's load average, since the machine is shared. Latency: both backends timed in the
 same run, interleaved round by round (so machine load hits both alike), after warm-up; medians, p90 and the
-ORT/PyTorch ratio. Results: ``benchmarks/results/export_cpu.json`` and ``.md`` with the machine described.
+ORT/PyTorch ratio. Results: ``export_cpu.json`` and ``.md`` in ``--out`` (default ``benchmarks/results``), with the
+machine and the code's revision described.
 
-    python benchmarks/bench_export_cpu.py [--iters 20] [--warmup 3] [--size 224] [--repeats 3]
+    python benchmarks/bench_export_cpu.py [--iters 20] [--warmup 3] [--size 224] [--repeats 3] [--out DIR]
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3, help="export + validation runs per exporter")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default: %(default)s)")
     args = parser.parse_args()
 
     calibration = realistic_inputs((8, 3, args.size, args.size), 8, seed=1)
@@ -137,7 +139,7 @@ def main() -> None:
         m, p = r["median_ms"], r["p90_ms"]
         lines.append(f"| {r['batch']} | {m['torch-eager']:.1f} | {m['ort-function']:.1f} | {p['torch-eager']:.1f} "
                      f"| {p['ort-function']:.1f} | {r['ort_over_torch']:.2f} |")
-    write_results(RESULTS / "export_cpu", data, "\n".join(lines))
+    write_results(args.out / "export_cpu", data, "\n".join(lines))
 
 
 if __name__ == "__main__":

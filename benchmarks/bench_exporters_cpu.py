@@ -5,10 +5,11 @@ through the ``an_deploy::attentive_norm`` op) are run ``--rounds`` times, interl
 hits both alike; wall time with ``time.perf_counter`` (the first round of each includes the exporter's one-off
 set-up in this process, reported separately as ``cold``). Each file is checked (onnx.checker full, AN node count =
 AN layers) and run in ONNX Runtime against PyTorch fp32 and the float64 model: a file passes when its error to
-float64 is at most 3x PyTorch fp32's own plus 1e-5. Results: ``benchmarks/results/exporters_cpu.json`` and ``.md``
-with the machine described; the last stdout line is ``PASSED | ...`` or ``FAILED | ...``.
+float64 is at most 3x PyTorch fp32's own plus 1e-5. Results: ``exporters_cpu.json`` and ``.md`` in ``--out``
+(default ``benchmarks/results``), with the machine and the code's revision described; the last stdout line is
+``PASSED | ...`` or ``FAILED | ...``.
 
-    python benchmarks/bench_exporters_cpu.py [--rounds 3] [--size 224]
+    python benchmarks/bench_exporters_cpu.py [--rounds 3] [--size 224] [--sweep-size 64] [--out DIR]
 """
 
 from __future__ import annotations
@@ -223,6 +224,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=224, help="AN-ResNet-50 input height and width")
     parser.add_argument("--sweep-size", type=int, default=64,
                         help="input height and width of the ImageNet architectures in the reliability sweep (0: skip)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default: %(default)s)")
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (the first round is the cold one)")
@@ -244,7 +246,7 @@ def main() -> None:
                             "parity": f"ORT (CPU) at batch {', '.join(map(str, PARITY_BATCHES))}; pass when max abs "
                                       "error to the float64 model <= 3 x PyTorch fp32's own + 1e-5"},
                     results=results, sweep=swept, summary=f"{'PASSED' if ok else 'FAILED'} | {summary}")
-    write_results(RESULTS / "exporters_cpu", data, markdown(data))
+    write_results(args.out / "exporters_cpu", data, markdown(data))
     print(data["summary"])
 
 

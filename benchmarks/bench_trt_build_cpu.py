@@ -4,10 +4,10 @@ For each model, the function-form export is prepared once per implementation (``
 standard ops; ``plugin``: AN nodes bound to our plugin, built in the child process TensorRT-RTX needs for
 plugin layers, see plugins/README.md) and built ``--repeats`` times with a dynamic batch profile 1:8:32.
 Reported: median and min build wall time (``time.perf_counter`` around the parse + build, the child process
-included for plugin builds), engine size, network layers. Results: ``benchmarks/results/trt_build_cpu.json``
-and ``.md`` with the machine described.
+included for plugin builds), engine size, network layers. Results: ``trt_build_cpu.json`` and ``.md`` in
+``--out`` (default ``benchmarks/results``), with the machine and the code's revision described.
 
-    python benchmarks/bench_trt_build_cpu.py [--repeats 3] [--skip-plugin]
+    python benchmarks/bench_trt_build_cpu.py [--repeats 3] [--skip-plugin] [--out DIR]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-plugin", action="store_true", help="only native builds (no plugin library needed)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default: %(default)s)")
     args = parser.parse_args()
 
     backend = require_backend(Backend.TENSORRT_RTX)
@@ -103,7 +104,7 @@ def main() -> None:
         lines.append(f"| {r['model']} | {r['an_impl']} | {r['an_nodes']} | {r['build_median_seconds']:.2f} "
                      f"| {r['build_min_seconds']:.2f} | {r['engine_bytes'] / 2**20:.1f} | {r['network_layers']} "
                      f"| {r['network_plugin_layers']} | {r['export_seconds']:.1f} | {r['prepare_seconds']:.1f} |")
-    write_results(RESULTS / "trt_build_cpu", data, "\n".join(lines))
+    write_results(args.out / "trt_build_cpu", data, "\n".join(lines))
 
 
 def _build(backend: TrtBackend, model: onnx.ModelProto, profile: ShapeProfile, plugin: Path | None) -> Serialized:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -42,16 +43,33 @@ def document(schema_version: int, env: dict[str, Any], **body: Any) -> dict[str,
     return {"schema_version": schema_version, "tool": tool_info(), "environment": env, **body}
 
 
+def code_revision(repo: Path = REPO) -> str | None:
+    """The commit the benchmark's code is at, ``+`` when tracked files differ from it; None outside a git checkout.
+    """
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=30)
+        if head.returncode != 0:
+            return None
+        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return head.stdout.strip() + ("+" if status.stdout.strip() else "")
+
+
 def environment(**extra: Any) -> dict[str, Any]:
-    """The machine a benchmark ran on (Python, CPU, cores, torch threads, packages, CUDA, GPU, driver), plus the
-    script's own entries (e.g. the machine's load average)."""
-    return library_environment() | extra
+    """The machine a benchmark ran on (Python, CPU, cores, torch threads, packages, CUDA, GPU, driver), the code's
+    revision (:func:`code_revision`), plus the script's own entries (e.g. the machine's load average)."""
+    return library_environment() | {"code_revision": code_revision()} | extra
 
 
 def machine_line(env: dict[str, Any]) -> str:
-    """One Markdown line naming the hardware and the package versions of an :func:`environment`."""
+    """One Markdown line naming the hardware, the code's revision and the package versions of an
+    :func:`environment`."""
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
-    return f"Machine: {hardware_line(env)}{'' if env.get('gpu') else ', no GPU'}; {packages}."
+    code = f"; code {env['code_revision']}" if env.get("code_revision") else ""
+    return f"Machine: {hardware_line(env)}{'' if env.get('gpu') else ', no GPU'}{code}; {packages}."
 
 
 def percentile(samples: Sequence[float], q: float) -> float:

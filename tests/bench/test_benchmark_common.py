@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -93,12 +94,27 @@ def test_environment_names_the_hardware(common: ModuleType) -> None:
     assert env["load_average_1_5_15"] == {"start": (0.1, 0.2, 0.3)}
     line = common.machine_line(env)
     assert env["cpu"] in line and f"torch {env['packages']['torch']}" in line
+    assert env["code_revision"] is None or f"code {env['code_revision']};" in line
     gpu = env | {"gpu": "NVIDIA H200", "driver": "580.1"}
     assert "NVIDIA H200 (driver 580.1)" in common.machine_line(gpu) and "no GPU" not in common.machine_line(gpu)
     assert ("no GPU" in line) == (env["gpu"] is None)
     doc = common.document(3, env, config={"a": 1}, results=[])
     assert list(doc) == ["schema_version", "tool", "environment", "config", "results"]
     assert doc["schema_version"] == 3 and doc["tool"]["version"]
+
+
+def test_code_revision_is_the_checkout_head_marked_when_modified(common: ModuleType, tmp_path: Path) -> None:
+    assert common.code_revision(tmp_path) is None  # not a git checkout
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    subprocess.run([*git, "add", "a.py"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "a"], check=True)
+    head = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
+    (tmp_path / "untracked.txt").write_text("results")
+    assert common.code_revision(tmp_path) == head
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert common.code_revision(tmp_path) == head + "+"
 
 
 def test_candidates_take_turns_and_warmup_rounds_are_dropped(common: ModuleType) -> None:
