@@ -37,6 +37,7 @@ from common import (  # noqa: E402
     median,
     p90,
     ratio,
+    run_script,
     take_turns,
     wall_ms,
     write_results,
@@ -143,4 +144,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -35,7 +35,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import RESULTS, document, environment, machine_line, median, take_turns, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    document,
+    environment,
+    machine_line,
+    median,
+    run_script,
+    take_turns,
+    write_results,
+)
 
 from an_deploy.checkpoint import load_model  # noqa: E402
 from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
@@ -251,4 +260,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -39,7 +39,18 @@ from bench_plugin_kernel import (  # noqa: E402
     random_inputs,
     rotation_copies,
 )
-from common import RESULTS, device_slug, environment, median, p10, p90, ratio, take_turns, write_results  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    device_slug,
+    environment,
+    median,
+    p10,
+    p90,
+    ratio,
+    run_script,
+    take_turns,
+    write_results,
+)
 
 from an_deploy.trt import kernel_api  # noqa: E402
 
@@ -234,4 +245,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

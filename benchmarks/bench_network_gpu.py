@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import RESULTS, device_slug, document, environment, median, p90, write_results  # noqa: E402
+from common import RESULTS, device_slug, document, environment, median, p90, run_script, write_results  # noqa: E402
 
 from an_deploy.bench.timing import time_cuda  # noqa: E402
 from an_deploy.export.validate import realistic_inputs  # noqa: E402
@@ -233,4 +233,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import RESULTS, device_slug, environment, median, p10, p90, ratio, write_results  # noqa: E402
+from common import RESULTS, device_slug, environment, median, p10, p90, ratio, run_script, write_results  # noqa: E402
 
 from an_deploy.fold import fold  # noqa: E402
 from an_deploy.models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
@@ -265,4 +265,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import RESULTS, document, environment, machine_line, median, write_results  # noqa: E402
+from common import RESULTS, document, environment, machine_line, median, run_script, write_results  # noqa: E402
 
 from an_deploy.export.torch_export import export_model  # noqa: E402
 from an_deploy.models.randomize import realistic_  # noqa: E402
@@ -116,4 +116,4 @@ def _build(backend: TrtBackend, model: onnx.ModelProto, profile: ShapeProfile, p
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

@@ -14,11 +14,13 @@ import json
 import math
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from an_deploy.errors import UserError
 from an_deploy.files import check_output_file, staged_outputs
 from an_deploy.report_schema import environment as library_environment
 from an_deploy.report_schema import hardware_line, tool_info
@@ -27,6 +29,17 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
 
 T = TypeVar("T")
+
+
+def run_script(main: Callable[[], int | None]) -> int:
+    """A script's entry point: ``main()``'s exit status (0 for None); a problem the user can fix (an
+    ``an_deploy.errors.UserError``: a missing backend, an unwritable output) is one ``error: ...`` line on stderr
+    and status 1. Anything else is a bug and keeps its traceback."""
+    try:
+        return main() or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 def document(schema_version: int, env: dict[str, Any], **body: Any) -> dict[str, Any]:

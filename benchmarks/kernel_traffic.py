@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import RESULTS, device_slug, environment, median, write_results  # noqa: E402
+from common import RESULTS, device_slug, environment, median, run_script, write_results  # noqa: E402
 
 SHAPE = (32, 256, 56, 56, 10)  # the target shape (AN-ResNet-50's first stage at batch 32), fp16
 CALLS = 5
@@ -198,4 +198,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -17,6 +17,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from an_deploy.errors import UserError
 from an_deploy.files import OutputPathError
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -133,6 +134,21 @@ def test_candidates_take_turns_and_warmup_rounds_are_dropped(common: ModuleType)
     order.clear()
     common.take_turns({"a": call("a"), "b": call("b")}, rounds=4, alternate=True)
     assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]
+
+
+def test_a_user_error_is_one_line_and_a_bug_keeps_its_traceback(common: ModuleType,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    def missing_backend() -> int:
+        raise UserError("the tensorrt_rtx Python package is not importable")
+
+    def bug() -> int:
+        raise ZeroDivisionError("division by zero")
+
+    assert common.run_script(missing_backend) == 1
+    assert capsys.readouterr().err == "error: the tensorrt_rtx Python package is not importable\n"
+    assert common.run_script(lambda: None) == 0 and common.run_script(lambda: 3) == 3
+    with pytest.raises(ZeroDivisionError):
+        common.run_script(bug)
 
 
 def test_wall_time_is_at_least_what_the_call_sleeps(common: ModuleType) -> None:
