@@ -83,6 +83,7 @@ def time_backends(model: torch.nn.Module, ort_runner: OrtRunner, x: torch.Tensor
 
 
 def main() -> None:
+    """Time export + validation per exporter, then the two backends; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)

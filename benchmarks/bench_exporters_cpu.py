@@ -228,6 +228,7 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    """Time and check both exporters (and the sweep); write the results; print the verdict last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="exports per model and exporter (>= 2)")
     parser.add_argument("--size", type=int, default=224, help="AN-ResNet-50 input height and width")

@@ -101,11 +101,13 @@ def in_layout(x: torch.Tensor, layout: str, padding: float) -> torch.Tensor:
 
 
 def layouts_for(dtype: torch.dtype) -> list[str]:
+    """The layouts the kernel takes in ``dtype``: kHWC8 is fp16 only, kHWC fp32 only."""
     return ["nchw", "nhwc8"] if dtype == torch.float16 else ["nchw", "nhwc"]
 
 
 def inputs(shape: tuple[int, int, int, int, int], dtype: torch.dtype, layout: str, copies: int
            ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``copies`` inputs of ``shape`` in ``layout`` and as many NaN-poisoned outputs."""
     n, c, h, w, _ = shape
     xs = [in_layout(x, layout, 0.0) for x in random_inputs(n, c, h, w, dtype, copies)]
     nan = float("nan")
@@ -157,6 +159,7 @@ def time_interleaved(calls: dict[str, Callable[[int], object]], batches: int, pe
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown rendering: check outcome per library, then the timing table and breakdown."""
     lines = [f"# Kernel experiment switches on {report.device}", "",
              f"fp16; copy bandwidth {report.copy_gbps:.0f} GB/s (read + write); {report.timing}", "",
              "Libraries: " + ", ".join(f"`{k}` = {v}" for k, v in report.libraries.items()), ""]
@@ -194,6 +197,7 @@ def parse_libraries(specs: list[str], at_least: int = 2) -> dict[str, Path]:
 
 
 def main() -> int:
+    """Check every library bitwise against the baseline, time those that pass; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", metavar="NAME=PATH", help="the baseline first, then the variants")
     parser.add_argument("--batches", type=int, default=30, help="event-timed batches per library, shape and layout")

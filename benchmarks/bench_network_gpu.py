@@ -95,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def all_variants() -> list[str]:
+    """Every base variant, without and with CUDA graphs."""
     return [v + suffix for v in BASE_VARIANTS for suffix in ("", "+graph")]
 
 
@@ -140,6 +141,7 @@ def render_markdown(report: Report) -> str:
 
 
 def summary_line(report: Report) -> str:
+    """The last stdout line: ``PASSED``/``FAILED``, rows, failures and the fused op's AN overhead range."""
     failed = [r for r in report.rows if not r.checked or r.error]
     overheads = [r.an_overhead for r in report.rows if r.an_overhead is not None and r.variant.startswith("compile_op")]
     tail = f"AN overhead with the fused op {min(overheads):+.1%}..{max(overheads):+.1%}" if overheads else "no op rows"
@@ -208,6 +210,7 @@ def bench_network(network: str, model: nn.Module, args: argparse.Namespace, repo
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check and time every network, variant, dtype and batch; write the results; 0 when all passed."""
     args = parse_args(argv)
     if not torch.cuda.is_available():
         print("error: needs a CUDA device", file=sys.stderr)

@@ -113,6 +113,7 @@ def random_inputs(n: int, c: int, h: int, w: int, dtype: torch.dtype, copies: in
 
 
 def make_layer(c: int, k: int, dtype: torch.dtype) -> torch.nn.Module:
+    """A published-configuration AN layer (attention mode 2) with realistic weights, on the GPU in ``dtype``."""
     return realistic_(MixtureBatchNorm2d(c, k, attention_mode=2), seed=c + k).cuda().to(dtype)
 
 
@@ -137,6 +138,7 @@ def plugin_calls(lib: kernel_api.KernelLibrary, layer: torch.nn.Module, xs: list
 
 def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandwidth: float, batches: int,
                 lib: kernel_api.KernelLibrary, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
+    """Check every method against the float64 layer, then time them at one (N, C, H, W, K)."""
     n, c, h, w, k = shape
     nbytes = n * c * h * w * torch.empty(0, dtype=dtype).element_size()
     copies = rotation_copies(nbytes)
@@ -196,6 +198,7 @@ def kernel_breakdown(call: Callable[[int], object], calls: int = 20) -> dict[str
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown table of a report, with speed-ups relative to eager and compile per shape."""
     lines = [f"# AttentiveNorm plugin kernel vs PyTorch on {report.device}", "",
              f"{report.dtype}; CUDA {report.cuda}, torch {report.torch_version}; copy bandwidth "
              f"{report.copy_gbps:.0f} GB/s (read + write); {report.timing}", "",
@@ -218,6 +221,7 @@ def render_markdown(report: Report) -> str:
 
 
 def target_lines(report: Report) -> list[str]:
+    """Each target at the first shape, with its measured value and whether it was met."""
     first = [r for r in report.rows if tuple(r.shape) == SHAPES[0][:4]]
     got = {r.method: r for r in first}
     plug = got["plugin_kernel"]
@@ -236,6 +240,7 @@ def target_lines(report: Report) -> list[str]:
 
 
 def main() -> int:
+    """Measure the copy bandwidth, then every shape; write the results and print the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=30, help="event-timed batches per method and shape")
     parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")

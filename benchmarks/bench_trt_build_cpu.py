@@ -44,6 +44,7 @@ def _quiet(_: str) -> None:
 
 
 def main() -> None:
+    """Export, prepare and build each model per AN implementation; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-plugin", action="store_true", help="only native builds (no plugin library needed)")

@@ -115,6 +115,7 @@ def summarize(library: str, layout: str, profiled: list[dict[str, float | str]],
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown table: per library, layout and launch, DRAM bytes (as a share of bytes(x)) and time."""
     n, c, h, w, k = report.shape
     lines = [f"# DRAM traffic of the plugin kernel's launches on {report.device}", "",
              f"{n}x{c}x{h}x{w} fp16, K={k}; bytes(x) = {report.x_mb:.1f} MB; ncu {report.ncu}, caches kept between "
@@ -129,6 +130,7 @@ def render_markdown(report: Report) -> str:
 
 
 def find_ncu() -> str:
+    """Nsight Compute's ``ncu``: on PATH, else the newest under /opt/nvidia, else the bare name."""
     found = shutil.which("ncu") or next(iter(sorted(glob.glob("/opt/nvidia/nsight-compute/*/ncu"), reverse=True)), None)
     return found or "ncu"
 
@@ -152,6 +154,7 @@ def workload(library: str, path: str, layout: str, calls: int) -> None:
 
 
 def main() -> int:
+    """Profile each library and layout under ncu in a child process; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", metavar="NAME=PATH")
     parser.add_argument("--out", type=Path, default=RESULTS)
