@@ -82,6 +82,37 @@ def time_backends(model: torch.nn.Module, ort_runner: OrtRunner, x: torch.Tensor
         return take_turns(calls, rounds=iters, warmup=warmup)
 
 
+def markdown(data: dict[str, Any]) -> str:
+    """The Markdown rendering of the results (also of results files written before this version)."""
+    cfg, pipelines = data["config"], data["export_and_validation"]
+    lines = ["# AN-ResNet-50 on CPU: export + validation, and ONNX Runtime (function form) vs PyTorch eager", "",
+             machine_line(data["environment"]),
+             "",
+             f"## Export + validation (`an-deploy export` after loading; input {cfg['input'].replace('N', '1', 1)})",
+             "",
+             f"Rule: {pipelines[0]['rule']}. The machine is shared: 1-minute load average per run below.", "",
+             "| exporter | run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound "
+             "| load avg |",
+             "|---|---|---|---|---|---|---|---|",
+             *[f"| {p['exporter']}{' (default)' if p['exporter'] == DEFAULT_EXPORTER else ''} | {i} | "
+               f"{r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
+               + "; ".join(f"{c['size']}: {c['max_abs']:.2e} <= {c['bound']:.2e}" for c in r["checks"])
+               + f" | {r['load_avg_1min'][0]:.1f} |" for p in pipelines for i, r in enumerate(p["runs"])],
+             "",
+             *[f"{p['exporter']}: median wall {p['median_wall_s']:.1f} s (min {p['min_wall_s']:.1f} s), CPU "
+               f"{p['median_cpu_s']:.1f} s over {len(p['runs'])} runs." for p in pipelines],
+             "", "## Latency", "",
+             f"Export-only wall time: {data['export_seconds']:.1f} s. Timing: {cfg['timing']}, {cfg['warmup']} "
+             f"warm-up, {cfg['iters']} timed iterations.", "",
+             "| batch | torch median ms | ORT median ms | torch p90 | ORT p90 | ORT / torch |",
+             "|---|---|---|---|---|---|"]
+    for r in data["results"]:
+        m, p = r["median_ms"], r["p90_ms"]
+        lines.append(f"| {r['batch']} | {m['torch-eager']:.1f} | {m['ort-function']:.1f} | {p['torch-eager']:.1f} "
+                     f"| {p['ort-function']:.1f} | {r['ort_over_torch']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     """Time export + validation per exporter, then the two backends; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -117,31 +148,7 @@ def main() -> None:
                             "input": f"Nx3x{args.size}x{args.size}", "warmup": args.warmup, "iters": args.iters,
                             "timing": "perf_counter, interleaved rounds"},
                     export_seconds=export_s, export_and_validation=pipelines, results=rows)
-    lines = ["# AN-ResNet-50 on CPU: export + validation, and ONNX Runtime (function form) vs PyTorch eager", "",
-             machine_line(env),
-             "",
-             f"## Export + validation (`an-deploy export` after loading; input 1x3x{args.size}x{args.size})", "",
-             f"Rule: {pipelines[0]['rule']}. The machine is shared: 1-minute load average per run below.", "",
-             "| exporter | run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound "
-             "| load avg |",
-             "|---|---|---|---|---|---|---|---|",
-             *[f"| {p['exporter']}{' (default)' if p['exporter'] == DEFAULT_EXPORTER else ''} | {i} | "
-               f"{r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
-               + "; ".join(f"{c['size']}: {c['max_abs']:.2e} <= {c['bound']:.2e}" for c in r["checks"])
-               + f" | {r['load_avg_1min'][0]:.1f} |" for p in pipelines for i, r in enumerate(p["runs"])],
-             "",
-             *[f"{p['exporter']}: median wall {p['median_wall_s']:.1f} s (min {p['min_wall_s']:.1f} s), CPU "
-               f"{p['median_cpu_s']:.1f} s over {args.repeats} runs." for p in pipelines],
-             "", "## Latency", "",
-             f"Export-only wall time: {export_s:.1f} s. Timing: {data['config']['timing']}, {args.warmup} warm-up, "
-             f"{args.iters} timed iterations.", "",
-             "| batch | torch median ms | ORT median ms | torch p90 | ORT p90 | ORT / torch |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        m, p = r["median_ms"], r["p90_ms"]
-        lines.append(f"| {r['batch']} | {m['torch-eager']:.1f} | {m['ort-function']:.1f} | {p['torch-eager']:.1f} "
-                     f"| {p['ort-function']:.1f} | {r['ort_over_torch']:.2f} |")
-    write_results(args.out / "export_cpu", data, "\n".join(lines))
+    write_results(args.out / "export_cpu", data, markdown(data))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import onnx
 
@@ -41,6 +42,23 @@ BATCH = (1, 8, 32)
 
 def _quiet(_: str) -> None:
     pass
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The Markdown rendering of the results (also of results files written before this version)."""
+    cfg = data["config"]
+    lines = [f"# TensorRT-RTX engine builds on CPU (no GPU): {cfg['backend']}", "",
+             machine_line(data["environment"]),
+             f"Dynamic batch profile {cfg['batch_profile'].split('= ')[-1]}, fp32, {cfg['repeats']} builds each; "
+             f"{cfg['timing']}.", "",
+             "| model | an-impl | AN nodes | build median s | build min s | engine MiB | network layers "
+             "| plugin layers | export s | prepare s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in data["results"]:
+        lines.append(f"| {r['model']} | {r['an_impl']} | {r['an_nodes']} | {r['build_median_seconds']:.2f} "
+                     f"| {r['build_min_seconds']:.2f} | {r['engine_bytes'] / 2**20:.1f} | {r['network_layers']} "
+                     f"| {r['network_plugin_layers']} | {r['export_seconds']:.1f} | {r['prepare_seconds']:.1f} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -94,18 +112,7 @@ def main() -> None:
                             "weights": "realistic random (an_deploy.models.randomize.realistic_, seed 0)",
                             "gpu": "none: TensorRT-RTX's ahead-of-time builder"},
                     results=rows)
-    lines = [f"# TensorRT-RTX engine builds on CPU (no GPU): {backend.label}", "",
-             machine_line(env),
-             f"Dynamic batch profile {':'.join(map(str, BATCH))}, fp32, {args.repeats} builds each; "
-             f"{data['config']['timing']}.", "",
-             "| model | an-impl | AN nodes | build median s | build min s | engine MiB | network layers "
-             "| plugin layers | export s | prepare s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['an_impl']} | {r['an_nodes']} | {r['build_median_seconds']:.2f} "
-                     f"| {r['build_min_seconds']:.2f} | {r['engine_bytes'] / 2**20:.1f} | {r['network_layers']} "
-                     f"| {r['network_plugin_layers']} | {r['export_seconds']:.1f} | {r['prepare_seconds']:.1f} |")
-    write_results(args.out / "trt_build_cpu", data, "\n".join(lines))
+    write_results(args.out / "trt_build_cpu", data, markdown(data))
 
 
 def _build(backend: TrtBackend, model: onnx.ModelProto, profile: ShapeProfile, plugin: Path | None) -> Serialized:

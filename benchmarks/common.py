@@ -82,7 +82,8 @@ def machine_line(env: dict[str, Any]) -> str:
     :func:`environment`."""
     packages = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
     code = f"; code {env['code_revision']}" if env.get("code_revision") else ""
-    return f"Machine: {hardware_line(env)}{'' if env.get('gpu') else ', no GPU'}{code}; {packages}."
+    known = {"torch_threads": "?", "driver": None} | env  # older results files lack some entries
+    return f"Machine: {hardware_line(known)}{'' if env.get('gpu') else ', no GPU'}{code}; {packages}."
 
 
 def percentile(samples: Sequence[float], q: float) -> float:
