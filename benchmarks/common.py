@@ -57,15 +57,15 @@ def document(schema_version: int, env: dict[str, Any], **body: Any) -> dict[str,
 
 
 def code_revision(repo: Path = REPO) -> str | None:
-    """The commit the benchmark's code is at, ``+`` when tracked files differ from it; None outside a git checkout.
-    """
+    """The commit the benchmark's code is at, ``+`` when tracked files other than results differ from it; None
+    outside a git checkout."""
     try:
         head = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], capture_output=True,
                               text=True, timeout=30)
         if head.returncode != 0:
             return None
-        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=30)
+        status = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                 ":(exclude)benchmarks/results"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return head.stdout.strip() + ("+" if status.stdout.strip() else "")

@@ -109,10 +109,13 @@ def test_code_revision_is_the_checkout_head_marked_when_modified(common: ModuleT
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     (tmp_path / "a.py").write_text("x = 1\n")
-    subprocess.run([*git, "add", "a.py"], check=True)
+    (tmp_path / "benchmarks" / "results").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "r.md").write_text("old")
+    subprocess.run([*git, "add", "a.py", "benchmarks"], check=True)
     subprocess.run([*git, "commit", "-q", "-m", "a"], check=True)
     head = subprocess.run([*git, "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True).stdout.strip()
-    (tmp_path / "untracked.txt").write_text("results")
+    (tmp_path / "untracked.txt").write_text("notes")
+    (tmp_path / "benchmarks" / "results" / "r.md").write_text("new")  # a benchmark's own output is not code
     assert common.code_revision(tmp_path) == head
     (tmp_path / "a.py").write_text("x = 2\n")
     assert common.code_revision(tmp_path) == head + "+"
