@@ -6,17 +6,16 @@ trace, onnx.checker + shape inference, ORT vs the float64 model with the default
 write), repeated ``--repeats`` times; wall time (``perf_counter``) and this process's CPU time (``process_time``)
 are reported with the machine's load average, since the machine is shared. Latency: both backends timed in the
 same run, interleaved round by round (so machine load hits both alike), after warm-up; medians, p90 and the
-ORT/PyTorch ratio. Results: ``benchmarks/results/export_cpu.json`` and ``.md`` with the machine described.
+ORT/PyTorch ratio. Results: ``export_cpu.json`` and ``.md`` in ``--out`` (default ``benchmarks/results``), with the
+machine and the code's revision described.
 
-    python benchmarks/bench_export_cpu.py [--iters 20] [--warmup 3] [--size 224] [--repeats 3]
+    python benchmarks/bench_export_cpu.py [--iters 20] [--warmup 3] [--size 224] [--repeats 3] [--out DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -28,23 +27,30 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from an_deploy import __version__  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    document,
+    environment,
+    machine_line,
+    median,
+    p90,
+    ratio,
+    run_script,
+    take_turns,
+    wall_ms,
+    write_results,
+)
+
+from an_deploy.accuracy.inputs import realistic_inputs  # noqa: E402
+from an_deploy.accuracy.tolerances import RelativeRule  # noqa: E402
 from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS  # noqa: E402
 from an_deploy.export.pipeline import export_module  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
-from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import an_resnet50  # noqa: E402
-from an_deploy.parity.report import environment  # noqa: E402
-from an_deploy.accuracy.tolerances import RelativeRule  # noqa: E402
 from an_deploy.runtime.ort_runner import OrtRunner  # noqa: E402
-
-RESULTS = REPO / "benchmarks" / "results"
-
-
-def _p90(xs: list[float]) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(round(0.9 * (len(xs) - 1))))]
 
 
 def time_export_pipeline(model: torch.nn.Module, size: int, repeats: int, exporter: str) -> dict[str, Any]:
@@ -63,18 +69,59 @@ def time_export_pipeline(model: torch.nn.Module, size: int, repeats: int, export
                          "load_avg_1min": [load_before, os.getloadavg()[0]]})
             print(f"{exporter} export + validation run {i}: wall {wall:.1f} s (export {s.export_seconds:.1f} s, "
                   f"validation {s.validation_seconds:.1f} s), cpu {cpu:.1f} s, load {load_before:.1f}", flush=True)
-    return {"runs": runs, "median_wall_s": statistics.median(r["wall_s"] for r in runs),
-            "min_wall_s": min(r["wall_s"] for r in runs), "median_cpu_s": statistics.median(r["cpu_s"] for r in runs),
+    return {"runs": runs, "median_wall_s": median([r["wall_s"] for r in runs]),
+            "min_wall_s": min(r["wall_s"] for r in runs), "median_cpu_s": median([r["cpu_s"] for r in runs]),
             "rule": RelativeRule().describe(), "exporter": exporter}
 
 
+def time_backends(model: torch.nn.Module, ort_runner: OrtRunner, x: torch.Tensor, iters: int, warmup: int
+                  ) -> dict[str, list[float]]:
+    """Per-call milliseconds of PyTorch eager and ONNX Runtime on ``x``, taking turns call by call."""
+    with torch.inference_mode():
+        calls = {"torch-eager": wall_ms(lambda: model(x)), "ort-function": wall_ms(lambda: ort_runner.run(x))}
+        return take_turns(calls, rounds=iters, warmup=warmup)
+
+
+def markdown(data: dict[str, Any]) -> str:
+    """The Markdown rendering of the results (also of results files written before this version)."""
+    cfg, pipelines = data["config"], data["export_and_validation"]
+    lines = ["# AN-ResNet-50 on CPU: export + validation, and ONNX Runtime (function form) vs PyTorch eager", "",
+             machine_line(data["environment"]),
+             "",
+             f"## Export + validation (`an-deploy export` after loading; input {cfg['input'].replace('N', '1', 1)})",
+             "",
+             f"Rule: {pipelines[0]['rule']}. The machine is shared: 1-minute load average per run below.", "",
+             "| exporter | run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound "
+             "| load avg |",
+             "|---|---|---|---|---|---|---|---|",
+             *[f"| {p['exporter']}{' (default)' if p['exporter'] == DEFAULT_EXPORTER else ''} | {i} | "
+               f"{r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
+               + "; ".join(f"{c['size']}: {c['max_abs']:.2e} <= {c['bound']:.2e}" for c in r["checks"])
+               + f" | {r['load_avg_1min'][0]:.1f} |" for p in pipelines for i, r in enumerate(p["runs"])],
+             "",
+             *[f"{p['exporter']}: median wall {p['median_wall_s']:.1f} s (min {p['min_wall_s']:.1f} s), CPU "
+               f"{p['median_cpu_s']:.1f} s over {len(p['runs'])} runs." for p in pipelines],
+             "", "## Latency", "",
+             f"Export-only wall time: {data['export_seconds']:.1f} s. Timing: {cfg['timing']}, {cfg['warmup']} "
+             f"warm-up, {cfg['iters']} timed iterations.", "",
+             "| batch | torch median ms | ORT median ms | torch p90 | ORT p90 | ORT / torch |",
+             "|---|---|---|---|---|---|"]
+    for r in data["results"]:
+        m, p = r["median_ms"], r["p90_ms"]
+        lines.append(f"| {r['batch']} | {m['torch-eager']:.1f} | {m['ort-function']:.1f} | {p['torch-eager']:.1f} "
+                     f"| {p['ort-function']:.1f} | {r['ort_over_torch']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
+    """Time export + validation per exporter, then the two backends; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--repeats", type=int, default=3, help="export + validation runs per exporter")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default: %(default)s)")
     args = parser.parse_args()
 
     calibration = realistic_inputs((8, 3, args.size, args.size), 8, seed=1)
@@ -89,58 +136,20 @@ def main() -> None:
     rows = []
     for batch in args.batches:
         x = torch.randn(batch, 3, args.size, args.size, generator=torch.Generator().manual_seed(batch))
-        times: dict[str, list[float]] = {"torch-eager": [], "ort-function": []}
-        with torch.inference_mode():
-            for i in range(args.warmup + args.iters):
-                for name in times:
-                    t0 = time.perf_counter()
-                    if name == "torch-eager":
-                        model(x)
-                    else:
-                        ort_runner.run(x)
-                    if i >= args.warmup:
-                        times[name].append((time.perf_counter() - t0) * 1e3)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        rows.append({"batch": batch, "median_ms": med, "p90_ms": {k: _p90(v) for k, v in times.items()},
-                     "ort_over_torch": med["ort-function"] / med["torch-eager"], "iters": args.iters})
+        times = time_backends(model, ort_runner, x, args.iters, args.warmup)
+        med = {k: median(v) for k, v in times.items()}
+        rows.append({"batch": batch, "median_ms": med, "p90_ms": {k: p90(v) for k, v in times.items()},
+                     "ort_over_torch": ratio(med["ort-function"], med["torch-eager"]), "iters": args.iters})
         print(f"batch {batch}: torch {med['torch-eager']:.1f} ms, ORT {med['ort-function']:.1f} ms, "
               f"ratio {rows[-1]['ort_over_torch']:.2f}", flush=True)
     env = environment()
-    env["torch_threads"] = torch.get_num_threads()
-    data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, "environment": env,
-            "config": {"model": "an_resnet50 (realistic random weights, batch statistics calibrated)",
-                       "input": f"Nx3x{args.size}x{args.size}",
-                       "warmup": args.warmup, "iters": args.iters, "timing": "perf_counter, interleaved rounds"},
-            "export_seconds": export_s, "export_and_validation": pipelines, "results": rows}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "export_cpu.json").write_text(json.dumps(data, indent=2) + "\n")
-    lines = ["# AN-ResNet-50 on CPU: export + validation, and ONNX Runtime (function form) vs PyTorch eager", "",
-             f"Machine: {env['cpu']}, {env['cpu_cores']} cores ({env['torch_threads']} threads); "
-             + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v),
-             "",
-             f"## Export + validation (`an-deploy export` after loading; input 1x3x{args.size}x{args.size})", "",
-             f"Rule: {pipelines[0]['rule']}. The machine is shared: 1-minute load average per run below.", "",
-             "| exporter | run | wall s | export s | validation s | CPU s | per batch: max abs vs fp64 <= bound "
-             "| load avg |",
-             "|---|---|---|---|---|---|---|---|",
-             *[f"| {p['exporter']}{' (default)' if p['exporter'] == DEFAULT_EXPORTER else ''} | {i} | "
-               f"{r['wall_s']:.1f} | {r['export_s']:.1f} | {r['validation_s']:.1f} | {r['cpu_s']:.1f} | "
-               + "; ".join(f"{c['size']}: {c['max_abs']:.2e} <= {c['bound']:.2e}" for c in r["checks"])
-               + f" | {r['load_avg_1min'][0]:.1f} |" for p in pipelines for i, r in enumerate(p["runs"])],
-             "",
-             *[f"{p['exporter']}: median wall {p['median_wall_s']:.1f} s (min {p['min_wall_s']:.1f} s), CPU "
-               f"{p['median_cpu_s']:.1f} s over {args.repeats} runs." for p in pipelines],
-             "", "## Latency", "",
-             f"Export-only wall time: {export_s:.1f} s. Timing: {data['config']['timing']}, {args.warmup} warm-up, "
-             f"{args.iters} timed iterations.", "",
-             "| batch | torch median ms | ORT median ms | torch p90 | ORT p90 | ORT / torch |",
-             "|---|---|---|---|---|---|"]
-    for r in rows:
-        m, p = r["median_ms"], r["p90_ms"]
-        lines.append(f"| {r['batch']} | {m['torch-eager']:.1f} | {m['ort-function']:.1f} | {p['torch-eager']:.1f} "
-                     f"| {p['ort-function']:.1f} | {r['ort_over_torch']:.2f} |")
-    (RESULTS / "export_cpu.md").write_text("\n".join(lines) + "\n")
+    data = document(1, env,
+                    config={"model": "an_resnet50 (realistic random weights, batch statistics calibrated)",
+                            "input": f"Nx3x{args.size}x{args.size}", "warmup": args.warmup, "iters": args.iters,
+                            "timing": "perf_counter, interleaved rounds"},
+                    export_seconds=export_s, export_and_validation=pipelines, results=rows)
+    write_results(args.out / "export_cpu", data, markdown(data))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

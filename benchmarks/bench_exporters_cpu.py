@@ -5,10 +5,11 @@ through the ``an_deploy::attentive_norm`` op) are run ``--rounds`` times, interl
 hits both alike; wall time with ``time.perf_counter`` (the first round of each includes the exporter's one-off
 set-up in this process, reported separately as ``cold``). Each file is checked (onnx.checker full, AN node count =
 AN layers) and run in ONNX Runtime against PyTorch fp32 and the float64 model: a file passes when its error to
-float64 is at most 3x PyTorch fp32's own plus 1e-5. Results: ``benchmarks/results/exporters_cpu.json`` and ``.md``
-with the machine described; the last stdout line is ``PASSED | ...`` or ``FAILED | ...``.
+float64 is at most 3x PyTorch fp32's own plus 1e-5. Results: ``exporters_cpu.json`` and ``.md`` in ``--out``
+(default ``benchmarks/results``), with the machine and the code's revision described; the last stdout line is
+``PASSED | ...`` or ``FAILED | ...``.
 
-    python benchmarks/bench_exporters_cpu.py [--rounds 3] [--size 224]
+    python benchmarks/bench_exporters_cpu.py [--rounds 3] [--size 224] [--sweep-size 64] [--out DIR]
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from __future__ import annotations
 import argparse
 import collections
 import copy
-import json
 import os
-import statistics
 import sys
 import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,21 +33,30 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from an_deploy import __version__  # noqa: E402
+from common import (  # noqa: E402
+    RESULTS,
+    document,
+    environment,
+    machine_line,
+    median,
+    run_script,
+    take_turns,
+    write_results,
+)
+
+from an_deploy.accuracy.inputs import realistic_inputs  # noqa: E402
 from an_deploy.checkpoint import load_model  # noqa: E402
 from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
 from an_deploy.export.checks import check_model  # noqa: E402
 from an_deploy.export.dynamo_export import export_dynamo  # noqa: E402
 from an_deploy.export.functions import an_nodes  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
-from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.digits import DEMO_CHECKPOINT  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, an_resnet50  # noqa: E402
-from an_deploy.parity.report import environment  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 EXPORTERS: dict[str, Callable[..., Any]] = {"torchscript": export_model, "dynamo": export_dynamo}
 PARITY_BATCHES = (1, 4)
 
@@ -92,6 +101,11 @@ def _attempt(exporter: str, model: nn.Module, shape: tuple[int, ...]) -> dict[st
             "model": result.model}
 
 
+def _progress(model: str, exporter: str, round_index: int, attempt: dict[str, Any]) -> None:
+    print(f"{model} {exporter} round {round_index + 1}: {'ok' if attempt['ok'] else 'FAILED'} "
+          f"{attempt['seconds']:.1f} s", flush=True)
+
+
 def _models(size: int) -> dict[str, tuple[nn.Module, tuple[int, ...], str]]:
     calibration = realistic_inputs((8, 3, size, size), 8, seed=1)
     resnet = calibrated_(an_resnet50(), calibration, seed=0)
@@ -106,14 +120,8 @@ def run(rounds: int, size: int) -> dict[str, Any]:
     """Every model x exporter x round, interleaved; returns the JSON-ready results."""
     results: dict[str, Any] = {}
     for name, (model, shape, desc) in _models(size).items():
-        attempts: dict[str, list[dict[str, Any]]] = {e: [] for e in EXPORTERS}
-        for r in range(rounds):
-            order = list(EXPORTERS) if r % 2 == 0 else list(reversed(EXPORTERS))
-            for exporter in order:
-                a = _attempt(exporter, model, shape)
-                attempts[exporter].append(a)
-                print(f"{name} {exporter} round {r + 1}: {'ok' if a['ok'] else 'FAILED'} {a['seconds']:.1f} s",
-                      flush=True)
+        attempts = take_turns({e: partial(_attempt, e, model, shape) for e in EXPORTERS}, rounds, alternate=True,
+                              after=partial(_progress, name))
         row: dict[str, Any] = {"input": "x".join(map(str, shape)), "model": desc,
                                "an_layers": len(an_layers(model)), "exporters": {}}
         for exporter, tries in attempts.items():
@@ -121,7 +129,7 @@ def run(rounds: int, size: int) -> dict[str, Any]:
             summary: dict[str, Any] = {
                 "attempts": len(tries), "succeeded": len(ok), "seconds": [a["seconds"] for a in tries],
                 "cold_seconds": tries[0]["seconds"],
-                "warm_median_seconds": statistics.median(a["seconds"] for a in tries[1:]) if len(tries) > 1 else None,
+                "warm_median_seconds": median([a["seconds"] for a in tries[1:]]) if len(tries) > 1 else None,
                 "errors": [a["error"] for a in tries if not a["ok"]],
             }
             if ok:
@@ -175,8 +183,7 @@ def markdown(data: dict[str, Any]) -> str:
     """The Markdown rendering of the results."""
     env = data["environment"]
     lines = ["# ONNX exporters on CPU: TorchScript-based vs torch.export-based (through the AttentiveNorm op)", "",
-             f"Machine: {env['cpu']}, {env['cpu_cores']} cores ({env['torch_threads']} torch threads), no GPU; "
-             + ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v) + ".",
+             machine_line(env),
              "Load average (1, 5, 15 min; other jobs share the machine): "
              + " -> ".join(", ".join(f"{v:.1f}" for v in env["load_average_1_5_15"][k]) for k in ("start", "end"))
              + ".",
@@ -221,11 +228,13 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    """Time and check both exporters (and the sweep); write the results; print the verdict last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="exports per model and exporter (>= 2)")
     parser.add_argument("--size", type=int, default=224, help="AN-ResNet-50 input height and width")
     parser.add_argument("--sweep-size", type=int, default=64,
                         help="input height and width of the ImageNet architectures in the reliability sweep (0: skip)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder of the results (default: %(default)s)")
     args = parser.parse_args()
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (the first round is the cold one)")
@@ -239,21 +248,17 @@ def main() -> None:
     if swept:
         succeeded = {e: sum(r[e]["ok"] for r in swept.values()) for e in EXPORTERS}
         summary += "; sweep " + ", ".join(f"{e} {n}/{len(swept)} architectures" for e, n in succeeded.items())
-    env = environment()
-    env["torch_threads"] = torch.get_num_threads()
-    env["load_average_1_5_15"] = {"start": load_before, "end": os.getloadavg()}  # the machine is shared
-    data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, "environment": env,
-            "config": {"rounds": args.rounds, "resnet_input": f"1x3x{args.size}x{args.size}, dynamic batch",
-                       "sweep_input": f"1x3x{args.sweep_size}x{args.sweep_size}",
-                       "timing": "perf_counter wall time of export_model / export_dynamo, interleaved rounds",
-                       "parity": f"ORT (CPU) at batch {', '.join(map(str, PARITY_BATCHES))}; pass when max abs error "
-                                 "to the float64 model <= 3 x PyTorch fp32's own + 1e-5"},
-            "results": results, "sweep": swept, "summary": f"{'PASSED' if ok else 'FAILED'} | {summary}"}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "exporters_cpu.json").write_text(json.dumps(data, indent=2) + "\n")
-    (RESULTS / "exporters_cpu.md").write_text(markdown(data))
+    env = environment(load_average_1_5_15={"start": load_before, "end": os.getloadavg()})  # the machine is shared
+    data = document(1, env,
+                    config={"rounds": args.rounds, "resnet_input": f"1x3x{args.size}x{args.size}, dynamic batch",
+                            "sweep_input": f"1x3x{args.sweep_size}x{args.sweep_size}",
+                            "timing": "perf_counter wall time of export_model / export_dynamo, interleaved rounds",
+                            "parity": f"ORT (CPU) at batch {', '.join(map(str, PARITY_BATCHES))}; pass when max abs "
+                                      "error to the float64 model <= 3 x PyTorch fp32's own + 1e-5"},
+                    results=results, sweep=swept, summary=f"{'PASSED' if ok else 'FAILED'} | {summary}")
+    write_results(args.out / "exporters_cpu", data, markdown(data))
     print(data["summary"])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

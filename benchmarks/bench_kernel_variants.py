@@ -5,7 +5,7 @@ Usage (on a GPU machine; benchmarks/gpu_check.sh builds the libraries and runs t
     python benchmarks/bench_kernel_variants.py default=build/plugins/libattentive_norm_plugin.so \\
         pdl=build/variants/pdl/libattentive_norm_plugin.so [more NAME=PATH ...] [--out DIR]
 
-The first library is the baseline. The switches (AN_KERNEL_* in attentiveNormKernel.cu) change when and in
+The first library is the baseline. The switches (AN_KERNEL_* in attentiveNormKernelCommon.cuh) change when and in
 which order the kernel's work runs, never its arithmetic, so every variant must first give bitwise the
 baseline's output on a set of cases (dtypes, layouts, odd and padded shapes, poisoned outputs); one that does not
 is reported and not timed. Then at each shape and layout, event-timed batches of back-to-back calls alternate
@@ -17,12 +17,12 @@ shape. Writes JSON and Markdown under --out, named after the device.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -39,10 +39,23 @@ from bench_plugin_kernel import (  # noqa: E402
     random_inputs,
     rotation_copies,
 )
+from common import (  # noqa: E402
+    RESULTS,
+    device_slug,
+    environment,
+    median,
+    p10,
+    p90,
+    ratio,
+    run_script,
+    take_turns,
+    write_results,
+)
 
-from an_deploy.trt import kernel_api  # noqa: E402
+from an_deploy.plugin import kernel_api  # noqa: E402
+from an_deploy.plugin.library import PluginLibraryError  # noqa: E402
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: environment, p10/p90 linearly interpolated
 # (N, C, H, W, K): the target shape first (AN-ResNet-50's first-stage layer at batch 32).
 TIMED = [(32, 256, 56, 56, 10), (8, 256, 56, 56, 10), (1, 256, 56, 56, 10), (32, 512, 7, 7, 20)]
 # Bitwise checks: every apply kernel the switches touch (plane, flat, channels-last exact/padded/scalar).
@@ -73,6 +86,7 @@ class Report:
     problems: dict[str, list[str]] = field(default_factory=dict)
     rows: list[Timing] = field(default_factory=list)
     breakdown: dict[str, dict[str, float]] = field(default_factory=dict)  # "library/layout" -> kernel -> us
+    environment: dict[str, Any] = field(default_factory=dict)  # common.environment(): CPU, GPU, driver, packages
 
 
 def in_layout(x: torch.Tensor, layout: str, padding: float) -> torch.Tensor:
@@ -88,11 +102,13 @@ def in_layout(x: torch.Tensor, layout: str, padding: float) -> torch.Tensor:
 
 
 def layouts_for(dtype: torch.dtype) -> list[str]:
+    """The layouts the kernel takes in ``dtype``: kHWC8 is fp16 only, kHWC fp32 only."""
     return ["nchw", "nhwc8"] if dtype == torch.float16 else ["nchw", "nhwc"]
 
 
 def inputs(shape: tuple[int, int, int, int, int], dtype: torch.dtype, layout: str, copies: int
            ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``copies`` inputs of ``shape`` in ``layout`` and as many NaN-poisoned outputs."""
     n, c, h, w, _ = shape
     xs = [in_layout(x, layout, 0.0) for x in random_inputs(n, c, h, w, dtype, copies)]
     nan = float("nan")
@@ -137,16 +153,14 @@ def problem_cases(libs: dict[str, kernel_api.KernelLibrary]) -> dict[str, list[s
 def time_interleaved(calls: dict[str, Callable[[int], object]], batches: int, per_batch: int
                      ) -> dict[str, list[float]]:
     """Per-call microseconds of `batches` batches per library, the libraries taking turns batch by batch."""
-    times: dict[str, list[float]] = {name: [] for name in calls}
     for call in calls.values():
         per_call_us(call, batches=1, per_batch=per_batch)  # warm-up
-    for _ in range(batches):
-        for name, call in calls.items():
-            times[name] += per_call_us(call, batches=1, per_batch=per_batch, warmup=0)
-    return times
+    batch = {name: partial(per_call_us, call, batches=1, per_batch=per_batch, warmup=0) for name, call in calls.items()}
+    return {name: [t for ts in runs for t in ts] for name, runs in take_turns(batch, rounds=batches).items()}
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown rendering: check outcome per library, then the timing table and breakdown."""
     lines = [f"# Kernel experiment switches on {report.device}", "",
              f"fp16; copy bandwidth {report.copy_gbps:.0f} GB/s (read + write); {report.timing}", "",
              "Libraries: " + ", ".join(f"`{k}` = {v}" for k, v in report.libraries.items()), ""]
@@ -184,15 +198,16 @@ def parse_libraries(specs: list[str], at_least: int = 2) -> dict[str, Path]:
 
 
 def main() -> int:
+    """Check every library bitwise against the baseline, time those that pass; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", metavar="NAME=PATH", help="the baseline first, then the variants")
     parser.add_argument("--batches", type=int, default=30, help="event-timed batches per library, shape and layout")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     paths = parse_libraries(args.libraries)
     try:
         libs = {name: kernel_api.KernelLibrary(path) for name, path in paths.items()}
-    except (OSError, AttributeError) as e:  # not a shared library / not the plugin's (a C function missing)
+    except PluginLibraryError as e:  # not a shared library / not the plugin's (a C function missing)
         print(f"error: cannot load a plugin library: {e}", file=sys.stderr)
         return 1
     if not torch.cuda.is_available():
@@ -201,7 +216,8 @@ def main() -> int:
     name = torch.cuda.get_device_name()
     bandwidth = copy_bandwidth()
     report = Report(SCHEMA_VERSION, name, {k: str(v) for k, v in paths.items()}, bandwidth / 1e9,
-                    f"CUDA events, {args.batches} batches per library taking turns, inputs rotated over >= 4x L2")
+                    f"CUDA events, {args.batches} batches per library taking turns, inputs rotated over >= 4x L2",
+                    environment=environment())
     report.problems = problem_cases(libs)
     timed = [n for n in libs if not report.problems[n]]
     if next(iter(libs)) not in timed:
@@ -215,21 +231,17 @@ def main() -> int:
             xs, ys = inputs(shape, torch.float16, layout, copies)
             calls = {lib: plugin_calls(libs[lib], layer, xs, ys, LAYOUTS[layout]) for lib in timed}
             times = time_interleaved(calls, args.batches, per_batch=max(1, min(50, copies)))
-            base = statistics.median(times[timed[0]])
+            base = median(times[timed[0]])
             floor_us = 3 * nbytes / bandwidth * 1e6
             for lib in timed:
-                med = statistics.median(times[lib])
-                deciles = statistics.quantiles(times[lib], n=10)
-                report.rows.append(Timing((n, c, h, w), layout, lib, med, deciles[0], deciles[-1], med / base,
-                                          med / floor_us))
+                med = median(times[lib])
+                report.rows.append(Timing((n, c, h, w), layout, lib, med, p10(times[lib]), p90(times[lib]),
+                                          ratio(med, base), ratio(med, floor_us)))
             if i == 0:
                 for lib in timed:
                     report.breakdown[f"{lib}/{layout}"] = kernel_breakdown(calls[lib])
         print(f"  measured {shape}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "kernel_variants_" + "".join(ch if ch.isalnum() else "_" for ch in name)
-    (args.out / f"{stem}.json").write_text(json.dumps(asdict(report), indent=2))
-    (args.out / f"{stem}.md").write_text(render_markdown(report))
+    write_results(args.out / f"kernel_variants_{device_slug(name)}", asdict(report), render_markdown(report))
     print(render_markdown(report))
     failed = [lib for lib, cases in report.problems.items() if cases]
     print(f"FAILED | unwritten outputs or not bitwise the baseline: {', '.join(failed)}" if failed
@@ -238,4 +250,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
-import re
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,15 +33,16 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
-from an_deploy import __version__  # noqa: E402
-from an_deploy.export.validate import realistic_inputs  # noqa: E402
+from common import RESULTS, device_slug, document, environment, median, p90, run_script, write_results  # noqa: E402
+
+from an_deploy.accuracy.inputs import realistic_inputs  # noqa: E402
+from an_deploy.bench.timing import time_cuda  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import an_resnet50, resnet50  # noqa: E402
-from an_deploy.parity.report import environment  # noqa: E402
 from an_deploy.torch_op import swap_an_layers  # noqa: E402
 
-RESULTS = REPO / "benchmarks" / "results"
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16}
 ATOL = {"fp32": 1e-5, "fp16": 1e-3}
 BASE_VARIANTS = ("eager", "compile", "compile_op")
@@ -97,17 +95,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def all_variants() -> list[str]:
+    """Every base variant, without and with CUDA graphs."""
     return [v + suffix for v in BASE_VARIANTS for suffix in ("", "+graph")]
 
 
 def applies(network: str, variant: str) -> bool:
     """The fused op exists only in AN networks."""
     return not (variant.startswith("compile_op") and not network.startswith("an_"))
-
-
-def device_slug(name: str) -> str:
-    """``NVIDIA H200`` -> ``NVIDIA_H200`` (file-name safe)."""
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
 
 
 def check_bound(eager_err: float, dtype: str) -> float:
@@ -147,25 +141,11 @@ def render_markdown(report: Report) -> str:
 
 
 def summary_line(report: Report) -> str:
+    """The last stdout line: ``PASSED``/``FAILED``, rows, failures and the fused op's AN overhead range."""
     failed = [r for r in report.rows if not r.checked or r.error]
     overheads = [r.an_overhead for r in report.rows if r.an_overhead is not None and r.variant.startswith("compile_op")]
     tail = f"AN overhead with the fused op {min(overheads):+.1%}..{max(overheads):+.1%}" if overheads else "no op rows"
     return f"{'FAILED' if failed else 'PASSED'} | {len(report.rows)} rows, {len(failed)} failed | {tail}"
-
-
-def _time_ms(fn: Callable[[], object], iters: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return times
 
 
 def _graphed(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> Callable[[], torch.Tensor]:
@@ -219,9 +199,9 @@ def bench_network(network: str, model: nn.Module, args: argparse.Namespace, repo
                         continue
                     row = Row(network, variant, dtype, batch, err, bound, err <= bound)
                     if row.checked:
-                        times = _time_ms(run, args.iters, args.warmup)
-                        row.median_ms = statistics.median(times)
-                        row.p90_ms = sorted(times)[int(0.9 * (len(times) - 1))]
+                        times = time_cuda(run, warmup=args.warmup, iters=args.iters)
+                        row.median_ms = median(times)
+                        row.p90_ms = p90(times)
                         row.per_image_ms = row.median_ms / batch
                         row.images_per_s = 1e3 * batch / row.median_ms
                     report.rows.append(row)
@@ -230,6 +210,7 @@ def bench_network(network: str, model: nn.Module, args: argparse.Namespace, repo
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check and time every network, variant, dtype and batch; write the results; 0 when all passed."""
     args = parse_args(argv)
     if not torch.cuda.is_available():
         print("error: needs a CUDA device", file=sys.stderr)
@@ -247,15 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     for network in NETWORKS:
         bench_network(network, models[network].cuda().eval(), args, report)
     add_overheads(report.rows)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"network_gpu_{device_slug(env['gpu'] or 'gpu')}"
-    data = {"schema_version": 1, "tool": {"name": "an_deploy", "version": __version__}, **asdict(report),
-            "summary": summary_line(report)}
-    stem.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(render_markdown(report))
+    data = document(1, report.environment, config=report.config, rows=[asdict(r) for r in report.rows],
+                    summary=summary_line(report))
+    write_results(args.out_dir / f"network_gpu_{device_slug(env['gpu'] or 'gpu')}", data, render_markdown(report))
     print(data["summary"])
     return 0 if data["summary"].startswith("PASSED") else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

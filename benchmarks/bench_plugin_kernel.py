@@ -16,26 +16,28 @@ Writes JSON and Markdown under --out, named after the device.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from common import RESULTS, device_slug, environment, median, p10, p90, ratio, run_script, write_results  # noqa: E402
 
 from an_deploy.fold import fold  # noqa: E402
 from an_deploy.models.attentive_norm import MixtureBatchNorm2d  # noqa: E402
 from an_deploy.models.randomize import realistic_  # noqa: E402
+from an_deploy.plugin import kernel_api  # noqa: E402
 from an_deploy.reference import an_layer_reference  # noqa: E402
-from an_deploy.trt import kernel_api  # noqa: E402
 
-SCHEMA_VERSION = 3  # 3: per-kernel breakdown at the first shape
+SCHEMA_VERSION = 4  # 3: per-kernel breakdown at the first shape; 4: environment, p10/p90 linearly interpolated
 # (N, C, H, W, K): the target shape first (AN-ResNet-50's first-stage layer at batch 32), the batch sweep at that
 # width, then AN-ResNet-50's bn2 layers at 224x224 with their K (the published K = 10, 10, 20, 20 per stage).
 SHAPES = [(32, 256, 56, 56, 10), (1, 256, 56, 56, 10), (8, 256, 56, 56, 10),
@@ -69,6 +71,7 @@ class Report:
     rows: list[Row] = field(default_factory=list)
     # per-kernel device us per call of the plugin at the first shape, by layout (torch.profiler)
     breakdown: dict[str, dict[str, float]] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)  # common.environment(): CPU, GPU, driver, packages
 
 
 def per_call_us(fn: Callable[[int], object], batches: int, per_batch: int, warmup: int = 10) -> list[float]:
@@ -94,7 +97,7 @@ def copy_bandwidth() -> float:
     src = torch.randn(1 << 28, device="cuda")
     dst = torch.empty_like(src)
     times = per_call_us(lambda i: dst.copy_(src), batches=20, per_batch=1, warmup=3)
-    return 2 * src.numel() * src.element_size() / (statistics.median(times) * 1e-6)
+    return 2 * src.numel() * src.element_size() / (median(times) * 1e-6)
 
 
 def rotation_copies(nbytes: int) -> int:
@@ -110,6 +113,7 @@ def random_inputs(n: int, c: int, h: int, w: int, dtype: torch.dtype, copies: in
 
 
 def make_layer(c: int, k: int, dtype: torch.dtype) -> torch.nn.Module:
+    """A published-configuration AN layer (attention mode 2) with realistic weights, on the GPU in ``dtype``."""
     return realistic_(MixtureBatchNorm2d(c, k, attention_mode=2), seed=c + k).cuda().to(dtype)
 
 
@@ -134,6 +138,7 @@ def plugin_calls(lib: kernel_api.KernelLibrary, layer: torch.nn.Module, xs: list
 
 def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandwidth: float, batches: int,
                 lib: kernel_api.KernelLibrary, breakdown: dict[str, dict[str, float]] | None = None) -> list[Row]:
+    """Check every method against the float64 layer, then time them at one (N, C, H, W, K)."""
     n, c, h, w, k = shape
     nbytes = n * c * h * w * torch.empty(0, dtype=dtype).element_size()
     copies = rotation_copies(nbytes)
@@ -163,9 +168,8 @@ def bench_shape(shape: tuple[int, int, int, int, int], dtype: torch.dtype, bandw
     floor_us = 3 * nbytes / bandwidth * 1e6
     rows = []
     for m in METHODS:
-        deciles = statistics.quantiles(times[m], n=10)
-        med = statistics.median(times[m])
-        rows.append(Row((n, c, h, w), k, m, med, deciles[0], deciles[-1], floor_us, med / floor_us, errors[m]))
+        med = median(times[m])
+        rows.append(Row((n, c, h, w), k, m, med, p10(times[m]), p90(times[m]), floor_us, med / floor_us, errors[m]))
     return rows
 
 
@@ -194,6 +198,7 @@ def kernel_breakdown(call: Callable[[int], object], calls: int = 20) -> dict[str
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown table of a report, with speed-ups relative to eager and compile per shape."""
     lines = [f"# AttentiveNorm plugin kernel vs PyTorch on {report.device}", "",
              f"{report.dtype}; CUDA {report.cuda}, torch {report.torch_version}; copy bandwidth "
              f"{report.copy_gbps:.0f} GB/s (read + write); {report.timing}", "",
@@ -204,8 +209,8 @@ def render_markdown(report: Report) -> str:
         by_shape.setdefault(tuple(r.shape), {})[r.method] = r
     for shape, rows in by_shape.items():
         for m, r in rows.items():
-            eager = rows["torch_eager_layer"].median_us / r.median_us
-            comp = rows["torch_compile_layer"].median_us / r.median_us
+            eager = ratio(rows["torch_eager_layer"].median_us, r.median_us)
+            comp = ratio(rows["torch_compile_layer"].median_us, r.median_us)
             lines.append(f"| {', '.join(map(str, shape))} | {r.k} | {m} | {r.median_us:.1f} | "
                          f"{r.p10_us:.1f}-{r.p90_us:.1f} | {r.x_floor:.2f} | {eager:.2f}x | {comp:.2f}x | "
                          f"{r.max_rel_err:.2e} |")
@@ -216,13 +221,14 @@ def render_markdown(report: Report) -> str:
 
 
 def target_lines(report: Report) -> list[str]:
+    """Each target at the first shape, with its measured value and whether it was met."""
     first = [r for r in report.rows if tuple(r.shape) == SHAPES[0][:4]]
     got = {r.method: r for r in first}
     plug = got["plugin_kernel"]
     checks = [
         ("plugin x floor", plug.x_floor, "<=", TARGETS["x_floor_max"]),
-        ("eager / plugin", got["torch_eager_layer"].median_us / plug.median_us, ">=", TARGETS["vs_eager_min"]),
-        ("compile / plugin", got["torch_compile_layer"].median_us / plug.median_us, ">=",
+        ("eager / plugin", ratio(got["torch_eager_layer"].median_us, plug.median_us), ">=", TARGETS["vs_eager_min"]),
+        ("compile / plugin", ratio(got["torch_compile_layer"].median_us, plug.median_us), ">=",
          TARGETS["vs_compile_min"]),
     ]
     out = []
@@ -234,10 +240,11 @@ def target_lines(report: Report) -> list[str]:
 
 
 def main() -> int:
+    """Measure the copy bandwidth, then every shape; write the results and print the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=30, help="event-timed batches per method and shape")
     parser.add_argument("--dtype", choices=["float16", "float32"], default="float16")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("FAILED | needs a CUDA device", file=sys.stderr)
@@ -248,21 +255,19 @@ def main() -> int:
     bandwidth = copy_bandwidth()
     report = Report(SCHEMA_VERSION, name, torch.version.cuda or "", torch.__version__, args.dtype, bandwidth / 1e9,
                     f"CUDA events, {args.batches} batches of back-to-back calls per method after warm-up, "
-                    "inputs rotated over >= 4x L2")
+                    "inputs rotated over >= 4x L2", environment=environment())
     for i, shape in enumerate(SHAPES):
         report.rows.extend(bench_shape(shape, dtype, bandwidth, args.batches, lib,
                                        report.breakdown if i == 0 else None))
         print(f"  measured {shape}", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = "plugin_kernel_" + "".join(ch if ch.isalnum() else "_" for ch in name) + f"_{args.dtype}"
     summary = target_lines(report)
-    (args.out / f"{stem}.json").write_text(
-        json.dumps(asdict(report) | {"host": platform.node(), "targets": summary}, indent=2))
-    (args.out / f"{stem}.md").write_text(render_markdown(report) + "\n" + "\n".join(f"- {s}" for s in summary) + "\n")
+    write_results(args.out / f"plugin_kernel_{device_slug(name)}_{args.dtype}",
+                  asdict(report) | {"host": platform.node(), "targets": summary},
+                  render_markdown(report) + "\n" + "\n".join(f"- {s}" for s in summary))
     print(render_markdown(report))
     print("\n".join(summary))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

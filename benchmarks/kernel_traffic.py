@@ -21,19 +21,21 @@ import argparse
 import csv
 import glob
 import io
-import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+
+from common import RESULTS, device_slug, environment, median, run_script, write_results  # noqa: E402
+
 SHAPE = (32, 256, 56, 56, 10)  # the target shape (AN-ResNet-50's first stage at batch 32), fp16
 CALLS = 5
 METRICS = ("dram__bytes_read.sum", "dram__bytes_write.sum", "gpu__time_duration.sum")
@@ -61,6 +63,7 @@ class Report:
     ncu: str
     calls: int
     rows: list[Launch] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)  # common.environment(): CPU, GPU, driver, packages
 
 
 def parse_ncu_csv(text: str) -> list[dict[str, str]]:
@@ -92,7 +95,8 @@ def short_name(kernel: str) -> str:
 
 
 def median_of(profiled: list[dict[str, float | str]], metric: str) -> float:
-    return statistics.median(float(p[metric]) for p in profiled)
+    """The median of one metric over launches."""
+    return median([float(p[metric]) for p in profiled])
 
 
 def summarize(library: str, layout: str, profiled: list[dict[str, float | str]], calls: int) -> list[Launch]:
@@ -111,6 +115,7 @@ def summarize(library: str, layout: str, profiled: list[dict[str, float | str]],
 
 
 def render_markdown(report: Report) -> str:
+    """The Markdown table: per library, layout and launch, DRAM bytes (as a share of bytes(x)) and time."""
     n, c, h, w, k = report.shape
     lines = [f"# DRAM traffic of the plugin kernel's launches on {report.device}", "",
              f"{n}x{c}x{h}x{w} fp16, K={k}; bytes(x) = {report.x_mb:.1f} MB; ncu {report.ncu}, caches kept between "
@@ -125,6 +130,7 @@ def render_markdown(report: Report) -> str:
 
 
 def find_ncu() -> str:
+    """Nsight Compute's ``ncu``: on PATH, else the newest under /opt/nvidia, else the bare name."""
     found = shutil.which("ncu") or next(iter(sorted(glob.glob("/opt/nvidia/nsight-compute/*/ncu"), reverse=True)), None)
     return found or "ncu"
 
@@ -135,7 +141,7 @@ def workload(library: str, path: str, layout: str, calls: int) -> None:
     from bench_kernel_variants import LAYOUTS, inputs
     from bench_plugin_kernel import make_layer, plugin_calls, rotation_copies
 
-    from an_deploy.trt import kernel_api
+    from an_deploy.plugin import kernel_api
 
     n, c, h, w, k = SHAPE
     xs, ys = inputs(SHAPE, torch.float16, layout, rotation_copies(n * c * h * w * 2))
@@ -148,9 +154,10 @@ def workload(library: str, path: str, layout: str, calls: int) -> None:
 
 
 def main() -> int:
+    """Profile each library and layout under ncu in a child process; write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("libraries", nargs="+", metavar="NAME=PATH")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--ncu", default=find_ncu(), help="Nsight Compute's ncu (default: PATH, then /opt/nvidia)")
     parser.add_argument("--workload", nargs=2, metavar=("NAME", "LAYOUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,8 +178,8 @@ def main() -> int:
         return 1
     version = subprocess.run([args.ncu, "--version"], capture_output=True, text=True).stdout.strip().splitlines()
     n, c, h, w, _ = SHAPE
-    report = Report(1, torch.cuda.get_device_name(), SHAPE, n * c * h * w * 2 / 1e6, version[-1] if version else "?",
-                    CALLS)
+    report = Report(2, torch.cuda.get_device_name(), SHAPE, n * c * h * w * 2 / 1e6, version[-1] if version else "?",
+                    CALLS, environment=environment())
     args.out.mkdir(parents=True, exist_ok=True)
     for name in libs:
         for layout in ("nchw", "nhwc8"):
@@ -188,12 +195,10 @@ def main() -> int:
                 return 1
             report.rows += summarize(name, layout, launches(parse_ncu_csv(text)), CALLS)
             print(f"  profiled {name}/{layout}", flush=True)
-    stem = "kernel_traffic_" + "".join(ch if ch.isalnum() else "_" for ch in report.device)
-    (args.out / f"{stem}.json").write_text(json.dumps(asdict(report), indent=2))
-    (args.out / f"{stem}.md").write_text(render_markdown(report))
+    write_results(args.out / f"kernel_traffic_{device_slug(report.device)}", asdict(report), render_markdown(report))
     print(render_markdown(report))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_script(main))

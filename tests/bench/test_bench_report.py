@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -57,12 +59,21 @@ def _report() -> BenchReport:
 
 
 def test_stats_are_ordered_and_count_every_sample() -> None:
-    samples = time_cpu(lambda: sum(range(1000)), warmup=3, iters=50)
-    assert len(samples) == 50
-    s = LatencyStats.from_samples(samples, batch=4)
-    assert s.iterations == 50
-    assert s.min_ms <= s.p50_ms <= s.p90_ms <= s.p99_ms <= s.max_ms
-    assert s.throughput == pytest.approx(4 / (s.p50_ms / 1e3))
+    calls = []
+
+    def nap() -> None:
+        calls.append(None)
+        time.sleep(0.001)
+
+    samples = time_cpu(nap, warmup=3, iters=20)
+    assert len(calls) == 23 and len(samples) == 20  # warm-up calls run, only timed calls counted
+    assert min(samples) >= 1.0  # each timed call sleeps at least 1 ms, so a sample below that is a timer bug
+    # an unsorted, skewed sample whose statistics are known by hand: sorted 1 2 3 4 10
+    s = LatencyStats.from_samples([4.0, 1.0, 10.0, 3.0, 2.0], batch=4)
+    assert s.iterations == 5 and (s.min_ms, s.p50_ms, s.max_ms) == (1.0, 3.0, 10.0)
+    assert s.p90_ms == pytest.approx(7.6) and s.p99_ms == pytest.approx(9.76)  # rank 0.9 * 4 = 3.6, 0.99 * 4 = 3.96
+    assert s.mean_ms == pytest.approx(4.0) and s.std_ms == pytest.approx(math.sqrt(10.0))  # population std
+    assert s.throughput == pytest.approx(4 / 3e-3)  # 4 samples per 3 ms
 
 
 def test_stats_of_known_samples() -> None:

@@ -1,5 +1,5 @@
-"""The CPU-side logic of benchmarks/bench_network_gpu.py (arguments, check rule, overheads, report), so that a lent
-GPU's minutes are not lost to a parsing or report bug. No timing is asserted; nothing here needs a GPU."""
+"""The CPU-side logic of benchmarks/bench_network_gpu.py (arguments, check rule, overheads, report), so that a
+parsing or report bug shows here and not after a GPU run. No timing is asserted; nothing here needs a GPU."""
 
 from __future__ import annotations
 
