@@ -128,3 +128,31 @@ def test_an_off_by_one_layout_disagrees_with_the_library(plugin_build, off_by_on
     packed = Attributes.from_mapping(attrs)
     assert any(lib.an_attentive_norm_workspace_size(n, ctypes.byref(packed))
                != documented_workspace_bytes(n, attrs, **off_by_one) for n in range(1, 40))
+
+
+SHAPE_ATTRS = [BASE_ATTRS, {"num_channels": 24, "num_affine": 5, "attn_hidden": 10},
+               {"num_channels": 3, "num_affine": 7, "attn_hidden": 2}]
+
+
+def _configure(plugin_build, attrs: dict[str, int | float], shapes: list[tuple[int, ...]]) -> dict:
+    args = [",".join(map(str, s)) for s in shapes]
+    out = run_harness(plugin_build.host_test, plugin_build.plugin, ["configure", *args], attribute_fields(attrs))
+    assert out["ok"], out["log"]
+    return out
+
+
+@pytest.mark.parametrize("attrs", SHAPE_ATTRS, ids=lambda a: "C{num_channels}-K{num_affine}-H{attn_hidden}".format(**a))
+def test_parameter_shape_rules_agree_with_spec_input_shapes(plugin_build, attrs: dict[str, int | float]) -> None:
+    """The plugin's hand-written expected shapes against spec.input_shapes: the spec's shapes are accepted, and
+    each dimension of each parameter one larger or one smaller, or a dimension more, is rejected naming it."""
+    c = int(attrs["num_channels"])
+    good = [(2, c, 5, 7), *spec.input_shapes(spec.resolve_attributes(attrs)).values()]
+    out = _configure(plugin_build, attrs, good)
+    assert (out["configure"], out["shape_change"]) == (0, 0), out["log"]
+    for i, tensor in enumerate(spec.PARAM_INPUTS, start=1):
+        wrong = [good[i][:j] + (good[i][j] + delta,) + good[i][j + 1:]
+                 for j in range(len(good[i])) for delta in (1, -1)]
+        for bad_shape in [*wrong, (*good[i], 1)]:
+            out = _configure(plugin_build, attrs, [*good[:i], bad_shape, *good[i + 1:]])
+            assert out["configure"] != 0 and out["shape_change"] != 0, (tensor.name, bad_shape)
+            assert any(f"{tensor.name} has shape" in line for line in out["log"]), (tensor.name, out["log"])
