@@ -196,21 +196,25 @@ int32_t AttentiveNormPlugin::getOutputShapes(DimsExprs const* inputs, int32_t nb
 bool AttentiveNormPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (inOut == nullptr || nbInputs != kNB_INPUTS || nbOutputs != kNB_OUTPUTS || pos < 0
-        || pos >= kNB_INPUTS + kNB_OUTPUTS)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (pos == 0)
-    {
-        return layoutOf(d.type, d.format) >= 0;
-    }
-    if (pos == kNB_INPUTS)
-    {
-        return d.type == inOut[0].desc.type && d.format == inOut[0].desc.format && layoutOf(d.type, d.format) >= 0;
-    }
-    return d.type == DataType::kFLOAT && d.format == TensorFormat::kLINEAR;
+    // A query, not a failure: an impossible one is answered "no" without logging.
+    return guarded("supportsFormatCombination", false, [&] {
+        if (pos < 0 || pos >= kNB_INPUTS + kNB_OUTPUTS
+            || !checkTensors(inOut != nullptr, nbInputs, nbOutputs, nullptr, DimsCheck::kRANKS).empty())
+        {
+            return false;
+        }
+        PluginTensorDesc const& d = inOut[pos].desc;
+        if (pos == 0)
+        {
+            return layoutOf(d.type, d.format) >= 0;
+        }
+        if (pos == kNB_INPUTS)
+        {
+            return d.type == inOut[0].desc.type && d.format == inOut[0].desc.format
+                && layoutOf(d.type, d.format) >= 0;
+        }
+        return d.type == DataType::kFLOAT && d.format == TensorFormat::kLINEAR;
+    });
 }
 
 int32_t AttentiveNormPlugin::getNbOutputs() const noexcept
