@@ -35,11 +35,16 @@ def _err(out: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 SHAPE = (4, C, 9, 7)
+# One layer per code family and normaliser: the torch op passes the folded attributes through unchanged, so
+# every other layer configuration only repeats these (tests/gpu/test_plugin_layers_gpu.py runs each of them on
+# the kernel).
+OP_LAYERS = ("mixture_bn_mode2", "mixture_gn_mode1", "attn_bn_avgmax", "attn_gn_mode1_g2")
+assert set(OP_LAYERS) <= set(LAYERS)
 
 
-@pytest.mark.parametrize(("name", "channels_last"), [(n, cl) for n in sorted(LAYERS) for cl in (False, True)],
+@pytest.mark.parametrize(("name", "channels_last"), [(n, cl) for n in OP_LAYERS for cl in (False, True)],
                          ids=[f"{'nhwc' if cl else 'nchw'}-fp32+fp16-{n}-{'x'.join(map(str, SHAPE))}"
-                              for n in sorted(LAYERS) for cl in (False, True)])
+                              for n in OP_LAYERS for cl in (False, True)])
 def test_cuda_op_matches_float64_like_pytorch(name: str, channels_last: bool) -> None:
     layer = make_layer(name, seed=4).cuda()
     op = swap_an_layers(nn.Sequential(layer))[0]
@@ -59,8 +64,7 @@ def test_cuda_op_matches_float64_like_pytorch(name: str, channels_last: bool) ->
                                atol=max(torch16_err, 2.0**-10 * float(ref.abs().max())))
 
 
-@pytest.mark.parametrize("case", ["nchw-fp32-mixture_bn_mode2-conv3x3-8x24x14x14"])
-def test_cuda_op_under_torch_compile_and_cuda_graph(case: str) -> None:
+def test_cuda_op_under_torch_compile_and_cuda_graph() -> None:
     layer = make_layer("mixture_bn_mode2").cuda()
     op = swap_an_layers(nn.Sequential(nn.Conv2d(C, C, 3, padding=1), layer))[0].cuda().eval()
     x = _input((8, C, 14, 14))
