@@ -5,7 +5,7 @@
 #      onShapeChange -> enqueue) on device buffers vs a float64 CPU reference
 #   3. pytest tests/gpu: the C entry point over the test grid, and fold -> kernel vs the original layer
 #   4. benchmarks/bench_plugin_kernel.py (fp16): kernel vs PyTorch eager / torch.compile vs the copy floor
-#   5. the kernel's experiment switches (AN_KERNEL_* in attentiveNormKernel.cu): a library per variant, the GPU
+#   5. the kernel's experiment switches (AN_KERNEL_* in attentiveNormKernelCommon.cuh): a library per variant, the GPU
 #      tests on the one with every switch on, then benchmarks/bench_kernel_variants.py (bitwise equal to the
 #      default, then timed against it, taking turns)
 #   6. benchmarks/kernel_traffic.py: DRAM bytes and time of each launch from the hardware counters (ncu), for the

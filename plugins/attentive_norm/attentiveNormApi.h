@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attentiveNormContract.h"
+
 #if defined(_WIN32)
 #define AN_API __declspec(dllexport)
 #else
@@ -50,22 +52,8 @@ extern "C" {
 #define AN_LAYOUT_NHWC8 1 /* [N][H][W][ceil(C/8)*8], padding channels written as 0 (TensorRT kHWC8) */
 #define AN_LAYOUT_NHWC 2  /* [N][H][W][C] unpadded (TensorRT kHWC; torch channels_last) */
 
-/* The attributes of spec.ATTRIBUTES, in the same order (INT -> int32_t, FLOAT -> float). */
-typedef struct AnAttentiveNormAttributes
-{
-    int32_t num_channels;
-    int32_t num_affine;
-    int32_t attn_hidden;
-    int32_t norm_type;
-    int32_t num_groups;
-    float epsilon;
-    int32_t attn_input;
-    float eps_var;
-    int32_t hidden_activation;
-    int32_t attn_norm_groups;
-    float attn_norm_eps;
-    int32_t activation;
-} AnAttentiveNormAttributes;
+/* AnAttentiveNormAttributes (the attributes of spec.ATTRIBUTES, in order, INT -> int32_t, FLOAT -> float) is
+   declared in attentiveNormContract.h, generated from an_deploy/spec.py. */
 
 /* Bytes of workspace needed for a batch of n samples; 0 if attrs is NULL/invalid or n < 1. */
 AN_API size_t an_attentive_norm_workspace_size(int64_t n, AnAttentiveNormAttributes const* attrs);

@@ -9,44 +9,8 @@ namespace an_deploy
 namespace plugin
 {
 
-std::array<AttributeSpec, kNB_ATTRIBUTES> const kATTRIBUTES{{
-    {"num_channels", false, true, 0.0},
-    {"num_affine", false, true, 0.0},
-    {"attn_hidden", false, true, 0.0},
-    {"norm_type", false, false, 0.0},
-    {"num_groups", false, false, 1.0},
-    {"epsilon", true, false, 1e-5},
-    {"attn_input", false, false, 0.0},
-    {"eps_var", true, false, 1e-3},
-    {"hidden_activation", false, false, 0.0},
-    {"attn_norm_groups", false, false, 0.0},
-    {"attn_norm_eps", true, false, 1e-5},
-    {"activation", false, false, 1.0},
-}};
-
-std::array<char const*, 10> const kPARAM_NAMES{{"attn_w1", "attn_b1", "attn_w2", "attn_b2", "attn_scale",
-    "attn_shift", "mix_weight", "mix_bias", "norm_scale", "norm_shift"}};
-
 namespace
 {
-// Offsets follow the struct (which follows spec.ATTRIBUTES); checked by the static_asserts below.
-std::array<size_t, kNB_ATTRIBUTES> const kOFFSETS{{
-    offsetof(AnAttentiveNormAttributes, num_channels),
-    offsetof(AnAttentiveNormAttributes, num_affine),
-    offsetof(AnAttentiveNormAttributes, attn_hidden),
-    offsetof(AnAttentiveNormAttributes, norm_type),
-    offsetof(AnAttentiveNormAttributes, num_groups),
-    offsetof(AnAttentiveNormAttributes, epsilon),
-    offsetof(AnAttentiveNormAttributes, attn_input),
-    offsetof(AnAttentiveNormAttributes, eps_var),
-    offsetof(AnAttentiveNormAttributes, hidden_activation),
-    offsetof(AnAttentiveNormAttributes, attn_norm_groups),
-    offsetof(AnAttentiveNormAttributes, attn_norm_eps),
-    offsetof(AnAttentiveNormAttributes, activation),
-}};
-static_assert(sizeof(AnAttentiveNormAttributes) == kNB_ATTRIBUTES * 4, "one 4-byte slot per attribute");
-static_assert(sizeof(float) == 4 && sizeof(int32_t) == 4, "attribute slots are 4 bytes");
-
 std::string describe(double value)
 {
     std::ostringstream out;
@@ -75,12 +39,12 @@ AnAttentiveNormAttributes defaultAttributes() noexcept
 
 void* attributeAddress(AnAttentiveNormAttributes& attrs, int32_t index) noexcept
 {
-    return reinterpret_cast<char*>(&attrs) + kOFFSETS[static_cast<size_t>(index)];
+    return reinterpret_cast<char*>(&attrs) + kATTRIBUTE_OFFSETS[static_cast<size_t>(index)];
 }
 
 void const* attributeAddress(AnAttentiveNormAttributes const& attrs, int32_t index) noexcept
 {
-    return reinterpret_cast<char const*>(&attrs) + kOFFSETS[static_cast<size_t>(index)];
+    return reinterpret_cast<char const*>(&attrs) + kATTRIBUTE_OFFSETS[static_cast<size_t>(index)];
 }
 
 std::vector<std::string> attributeErrors(AnAttentiveNormAttributes const& a)
@@ -112,22 +76,13 @@ std::vector<std::string> attributeErrors(AnAttentiveNormAttributes const& a)
             errors.push_back(std::string(v.name) + " must be > 0, got " + describe(v.value));
         }
     }
-    struct Enum
+    for (EnumAttributeSpec const& e : kENUM_ATTRIBUTES)
     {
-        char const* name;
-        int32_t value;
-        int32_t count;
-        char const* allowed;
-    };
-    for (Enum const& e : {Enum{"norm_type", a.norm_type, 2, "0 (batch), 1 (group)"},
-             Enum{"attn_input", a.attn_input, 3, "0 (rsd), 1 (avg), 2 (avg_max)"},
-             Enum{"hidden_activation", a.hidden_activation, 2, "0 (identity), 1 (relu)"},
-             Enum{"activation", a.activation, 3, "0 (sigmoid), 1 (hsigmoid), 2 (softmax)"}})
-    {
-        if (e.value < 0 || e.value >= e.count)
+        int32_t const value = *static_cast<int32_t const*>(attributeAddress(a, e.attribute));
+        if (value < 0 || value >= e.count)
         {
-            errors.push_back(
-                std::string(e.name) + " must be one of " + e.allowed + ", got " + std::to_string(e.value));
+            errors.push_back(std::string(kATTRIBUTES[static_cast<size_t>(e.attribute)].name) + " must be one of "
+                + e.allowed + ", got " + std::to_string(value));
         }
     }
     if (a.norm_type == static_cast<int32_t>(NormType::kGROUP) && a.num_groups >= 1
@@ -151,16 +106,16 @@ std::vector<int64_t> expectedParamShape(AnAttentiveNormAttributes const& a, int3
     int64_t const h1 = a.attn_hidden;
     switch (paramIndex)
     {
-    case 0: return {h1, c};
-    case 1: return {h1};
-    case 2: return {k, h1};
-    case 3:
-    case 4:
-    case 5: return {k};
-    case 6:
-    case 7: return {k, c};
-    case 8:
-    case 9: return {c};
+    case kPARAM_ATTN_W1: return {h1, c};
+    case kPARAM_ATTN_B1: return {h1};
+    case kPARAM_ATTN_W2: return {k, h1};
+    case kPARAM_ATTN_B2:
+    case kPARAM_ATTN_SCALE:
+    case kPARAM_ATTN_SHIFT: return {k};
+    case kPARAM_MIX_WEIGHT:
+    case kPARAM_MIX_BIAS: return {k, c};
+    case kPARAM_NORM_SCALE:
+    case kPARAM_NORM_SHIFT: return {c};
     default: return {};
     }
 }

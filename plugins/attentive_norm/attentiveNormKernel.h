@@ -6,6 +6,7 @@
 #define AN_DEPLOY_ATTENTIVE_NORM_KERNEL_H
 
 #include "attentiveNormApi.h"
+#include "attentiveNormContract.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -16,8 +17,6 @@ namespace an_deploy
 {
 namespace plugin
 {
-
-constexpr int32_t kNB_PARAM_INPUTS = 10;
 
 //! Problem description of one launch; pointers are device pointers except `params` (host array).
 struct AttentiveNormLaunch

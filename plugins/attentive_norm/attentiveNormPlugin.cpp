@@ -2,9 +2,9 @@
 
 #include "attentiveNormAttributes.h"
 #include "attentiveNormKernel.h"
-#include "pluginLogger.h"
+#include "pluginErrors.h"
 
-#include <exception>
+#include <array>
 
 using namespace nvinfer1;
 
@@ -67,15 +67,7 @@ IPluginCapability* AttentiveNormPlugin::getCapabilityInterface(PluginCapabilityT
 
 IPluginV3* AttentiveNormPlugin::clone() noexcept
 {
-    try
-    {
-        return new AttentiveNormPlugin(mAttrs);
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("clone failed: ") + e.what());
-    }
-    return nullptr;
+    return guarded("clone", static_cast<IPluginV3*>(nullptr), [&] { return new AttentiveNormPlugin(mAttrs); });
 }
 
 char const* AttentiveNormPlugin::getPluginName() const noexcept
@@ -93,17 +85,23 @@ char const* AttentiveNormPlugin::getPluginNamespace() const noexcept
     return kPLUGIN_NAMESPACE;
 }
 
-std::string AttentiveNormPlugin::checkInputDims(Dims const* dims, int32_t nbInputs, bool allowDynamic) const
+std::string AttentiveNormPlugin::checkTensors(
+    bool present, int32_t nbInputs, int32_t nbOutputs, Dims const* dims, DimsCheck check) const
 {
-    if (nbInputs != kNB_INPUTS)
+    if (!present || nbInputs != kNB_INPUTS || nbOutputs != kNB_OUTPUTS)
     {
-        return "expected " + std::to_string(kNB_INPUTS) + " inputs, got " + std::to_string(nbInputs);
+        return "expected " + std::to_string(kNB_INPUTS) + " inputs and " + std::to_string(kNB_OUTPUTS) + " output";
     }
+    if (dims == nullptr)
+    {
+        return {};
+    }
+    bool const allowDynamic = check != DimsCheck::kCONCRETE;
     if (dims[0].nbDims != 4)
     {
         return "X must be 4-D [N, C, H, W], got " + dimsToString(dims[0]);
     }
-    for (int32_t i = 0; i < 4; ++i)
+    for (int32_t i = 0; i < 4 && check != DimsCheck::kRANKS; ++i)
     {
         if (dims[0].d[i] < 1 && !(allowDynamic && dims[0].d[i] == -1))
         {
@@ -121,7 +119,7 @@ std::string AttentiveNormPlugin::checkInputDims(Dims const* dims, int32_t nbInpu
         std::vector<int64_t> const want = expectedParamShape(mAttrs, i);
         Dims const& got = dims[i + 1];
         bool ok = got.nbDims == static_cast<int32_t>(want.size());
-        for (int32_t j = 0; ok && j < got.nbDims; ++j)
+        for (int32_t j = 0; ok && check != DimsCheck::kRANKS && j < got.nbDims; ++j)
         {
             ok = got.d[j] == want[static_cast<size_t>(j)] || (allowDynamic && got.d[j] == -1);
         }
@@ -143,109 +141,80 @@ std::string AttentiveNormPlugin::checkInputDims(Dims const* dims, int32_t nbInpu
 int32_t AttentiveNormPlugin::configurePlugin(
     DynamicPluginTensorDesc const* in, int32_t nbInputs, DynamicPluginTensorDesc const* out, int32_t nbOutputs) noexcept
 {
-    try
-    {
-        if (in == nullptr || out == nullptr || nbOutputs != kNB_OUTPUTS || nbInputs != kNB_INPUTS)
-        {
-            logPluginError("configurePlugin: expected 11 inputs and 1 output");
-            return -1;
-        }
-        Dims dims[kNB_INPUTS];
+    return guarded("configurePlugin", int32_t{-1}, [&] {
+        throwIfError(checkTensors(in != nullptr && out != nullptr, nbInputs, nbOutputs, nullptr, DimsCheck::kRANKS));
+        std::array<Dims, kNB_INPUTS> dims{};
         for (int32_t i = 0; i < kNB_INPUTS; ++i)
         {
-            dims[i] = in[i].desc.dims;
+            dims[static_cast<size_t>(i)] = in[i].desc.dims;
         }
-        std::string const why = checkInputDims(dims, nbInputs, true);
-        if (!why.empty())
-        {
-            logPluginError("configurePlugin: " + why);
-            return -1;
-        }
-        return 0;
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("configurePlugin: ") + e.what());
-    }
-    return -1;
+        throwIfError(checkTensors(true, nbInputs, nbOutputs, dims.data(), DimsCheck::kDYNAMIC));
+        return int32_t{0};
+    });
 }
 
 int32_t AttentiveNormPlugin::getOutputDataTypes(
     DataType* outputTypes, int32_t nbOutputs, DataType const* inputTypes, int32_t nbInputs) const noexcept
 {
-    if (outputTypes == nullptr || inputTypes == nullptr || nbOutputs != kNB_OUTPUTS || nbInputs != kNB_INPUTS)
-    {
-        logPluginError("getOutputDataTypes: expected 11 inputs and 1 output");
-        return -1;
-    }
-    if (inputTypes[0] != DataType::kFLOAT && inputTypes[0] != DataType::kHALF)
-    {
-        logPluginError("getOutputDataTypes: X must be float32 or float16");
-        return -1;
-    }
-    outputTypes[0] = inputTypes[0];
-    return 0;
+    return guarded("getOutputDataTypes", int32_t{-1}, [&] {
+        throwIfError(checkTensors(
+            outputTypes != nullptr && inputTypes != nullptr, nbInputs, nbOutputs, nullptr, DimsCheck::kRANKS));
+        AN_PLUGIN_VALIDATE(
+            inputTypes[0] == DataType::kFLOAT || inputTypes[0] == DataType::kHALF, "X must be float32 or float16");
+        outputTypes[0] = inputTypes[0];
+        return int32_t{0};
+    });
 }
 
 int32_t AttentiveNormPlugin::getOutputShapes(DimsExprs const* inputs, int32_t nbInputs,
     DimsExprs const* /*shapeInputs*/, int32_t /*nbShapeInputs*/, DimsExprs* outputs, int32_t nbOutputs,
     IExprBuilder& /*exprBuilder*/) noexcept
 {
-    try
-    {
-        if (inputs == nullptr || outputs == nullptr || nbInputs != kNB_INPUTS || nbOutputs != kNB_OUTPUTS)
+    return guarded("getOutputShapes", int32_t{-1}, [&] {
+        throwIfError(checkTensors(inputs != nullptr && outputs != nullptr, nbInputs, nbOutputs, nullptr,
+            DimsCheck::kRANKS));
+        // Ranks and the constant channel count are known at this point; values are checked in configurePlugin.
+        std::array<Dims, kNB_INPUTS> dims{};
+        for (int32_t i = 0; i < kNB_INPUTS; ++i)
         {
-            logPluginError("getOutputShapes: expected 11 inputs and 1 output");
-            return -1;
-        }
-        if (inputs[0].nbDims != 4)
-        {
-            logPluginError("getOutputShapes: X must be 4-D, got rank " + std::to_string(inputs[0].nbDims));
-            return -1;
-        }
-        IDimensionExpr const* channels = inputs[0].d[1];
-        if (channels != nullptr && channels->isConstant() && channels->getConstantValue() != mAttrs.num_channels)
-        {
-            logPluginError("getOutputShapes: X has " + std::to_string(channels->getConstantValue())
-                + " channels, num_channels is " + std::to_string(mAttrs.num_channels));
-            return -1;
-        }
-        for (int32_t i = 0; i < kNB_PARAM_INPUTS; ++i)
-        {
-            if (inputs[i + 1].nbDims != static_cast<int32_t>(expectedParamShape(mAttrs, i).size()))
+            DimsExprs const& e = inputs[i];
+            AN_PLUGIN_VALIDATE(e.nbDims >= 0 && e.nbDims <= Dims::MAX_DIMS,
+                std::string(kINPUT_NAMES[static_cast<size_t>(i)]) + " has rank " + std::to_string(e.nbDims));
+            Dims& d = dims[static_cast<size_t>(i)];
+            d.nbDims = e.nbDims;
+            for (int32_t j = 0; j < e.nbDims; ++j)
             {
-                logPluginError(std::string("getOutputShapes: wrong rank for ") + kPARAM_NAMES[static_cast<size_t>(i)]);
-                return -1;
+                d.d[j] = e.d[j] != nullptr && e.d[j]->isConstant() ? e.d[j]->getConstantValue() : -1;
             }
         }
+        throwIfError(checkTensors(true, nbInputs, nbOutputs, dims.data(), DimsCheck::kRANKS));
         outputs[0] = inputs[0];
-        return 0;
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("getOutputShapes: ") + e.what());
-    }
-    return -1;
+        return int32_t{0};
+    });
 }
 
 bool AttentiveNormPlugin::supportsFormatCombination(
     int32_t pos, DynamicPluginTensorDesc const* inOut, int32_t nbInputs, int32_t nbOutputs) noexcept
 {
-    if (inOut == nullptr || nbInputs != kNB_INPUTS || nbOutputs != kNB_OUTPUTS || pos < 0
-        || pos >= kNB_INPUTS + kNB_OUTPUTS)
-    {
-        return false;
-    }
-    PluginTensorDesc const& d = inOut[pos].desc;
-    if (pos == 0)
-    {
-        return layoutOf(d.type, d.format) >= 0;
-    }
-    if (pos == kNB_INPUTS)
-    {
-        return d.type == inOut[0].desc.type && d.format == inOut[0].desc.format && layoutOf(d.type, d.format) >= 0;
-    }
-    return d.type == DataType::kFLOAT && d.format == TensorFormat::kLINEAR;
+    // A query, not a failure: an impossible one is answered "no" without logging.
+    return guarded("supportsFormatCombination", false, [&] {
+        if (pos < 0 || pos >= kNB_INPUTS + kNB_OUTPUTS
+            || !checkTensors(inOut != nullptr, nbInputs, nbOutputs, nullptr, DimsCheck::kRANKS).empty())
+        {
+            return false;
+        }
+        PluginTensorDesc const& d = inOut[pos].desc;
+        if (pos == 0)
+        {
+            return layoutOf(d.type, d.format) >= 0;
+        }
+        if (pos == kNB_INPUTS)
+        {
+            return d.type == inOut[0].desc.type && d.format == inOut[0].desc.format
+                && layoutOf(d.type, d.format) >= 0;
+        }
+        return d.type == DataType::kFLOAT && d.format == TensorFormat::kLINEAR;
+    });
 }
 
 int32_t AttentiveNormPlugin::getNbOutputs() const noexcept
@@ -271,50 +240,29 @@ size_t AttentiveNormPlugin::getWorkspaceSize(
 int32_t AttentiveNormPlugin::onShapeChange(
     PluginTensorDesc const* in, int32_t nbInputs, PluginTensorDesc const* out, int32_t nbOutputs) noexcept
 {
-    try
-    {
-        if (in == nullptr || out == nullptr || nbOutputs != kNB_OUTPUTS || nbInputs != kNB_INPUTS)
-        {
-            logPluginError("onShapeChange: expected 11 inputs and 1 output");
-            return -1;
-        }
-        Dims dims[kNB_INPUTS];
+    return guarded("onShapeChange", int32_t{-1}, [&] {
+        throwIfError(checkTensors(in != nullptr && out != nullptr, nbInputs, nbOutputs, nullptr, DimsCheck::kRANKS));
+        std::array<Dims, kNB_INPUTS> dims{};
         for (int32_t i = 0; i < kNB_INPUTS; ++i)
         {
-            dims[i] = in[i].dims;
+            dims[static_cast<size_t>(i)] = in[i].dims;
         }
-        std::string const why = checkInputDims(dims, nbInputs, false);
-        if (!why.empty())
-        {
-            logPluginError("onShapeChange: " + why);
-            return -1;
-        }
-        return 0;
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("onShapeChange: ") + e.what());
-    }
-    return -1;
+        throwIfError(checkTensors(true, nbInputs, nbOutputs, dims.data(), DimsCheck::kCONCRETE));
+        return int32_t{0};
+    });
 }
 
 int32_t AttentiveNormPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTensorDesc const* outputDesc,
     void const* const* inputs, void* const* outputs, void* workspace, cudaStream_t stream) noexcept
 {
-    try
-    {
-        if (inputDesc == nullptr || outputDesc == nullptr || inputs == nullptr || outputs == nullptr)
-        {
-            logPluginError("enqueue: null descriptors or pointers");
-            return -1;
-        }
+    return guarded("enqueue", int32_t{-1}, [&] {
+        AN_PLUGIN_VALIDATE(inputDesc != nullptr && outputDesc != nullptr && inputs != nullptr && outputs != nullptr,
+            "null descriptors or pointers");
         PluginTensorDesc const& x = inputDesc[0];
         int32_t const layout = layoutOf(x.type, x.format);
-        if (layout < 0 || x.dims.nbDims != 4 || outputDesc[0].type != x.type || outputDesc[0].format != x.format)
-        {
-            logPluginError("enqueue: unsupported X/Y type, format or rank");
-            return -1;
-        }
+        AN_PLUGIN_VALIDATE(
+            layout >= 0 && x.dims.nbDims == 4 && outputDesc[0].type == x.type && outputDesc[0].format == x.format,
+            "unsupported X/Y type, format or rank");
         AttentiveNormLaunch launch;
         launch.x = inputs[0];
         launch.y = outputs[0];
@@ -332,19 +280,9 @@ int32_t AttentiveNormPlugin::enqueue(PluginTensorDesc const* inputDesc, PluginTe
         launch.layout = layout;
         launch.attrs = mAttrs;
         std::string error;
-        int32_t const status = attentiveNormForward(launch, stream, &error);
-        if (status != AN_STATUS_SUCCESS)
-        {
-            logPluginError("enqueue: " + error);
-            return -1;
-        }
-        return 0;
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("enqueue: ") + e.what());
-    }
-    return -1;
+        AN_PLUGIN_VALIDATE(attentiveNormForward(launch, stream, &error) == AN_STATUS_SUCCESS, error);
+        return int32_t{0};
+    });
 }
 
 IPluginV3* AttentiveNormPlugin::attachToContext(IPluginResourceContext*) noexcept
@@ -354,8 +292,7 @@ IPluginV3* AttentiveNormPlugin::attachToContext(IPluginResourceContext*) noexcep
 
 PluginFieldCollection const* AttentiveNormPlugin::getFieldsToSerialize() noexcept
 {
-    try
-    {
+    return guarded("getFieldsToSerialize", static_cast<PluginFieldCollection const*>(nullptr), [&] {
         mDataToSerialize.clear();
         for (int32_t i = 0; i < kNB_ATTRIBUTES; ++i)
         {
@@ -365,13 +302,8 @@ PluginFieldCollection const* AttentiveNormPlugin::getFieldsToSerialize() noexcep
         }
         mFCToSerialize.nbFields = static_cast<int32_t>(mDataToSerialize.size());
         mFCToSerialize.fields = mDataToSerialize.data();
-        return &mFCToSerialize;
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("getFieldsToSerialize: ") + e.what());
-    }
-    return nullptr;
+        return static_cast<PluginFieldCollection const*>(&mFCToSerialize);
+    });
 }
 
 } // namespace plugin

@@ -10,6 +10,7 @@
 #include "NvInferRuntime.h"
 
 #include "attentiveNormApi.h"
+#include "attentiveNormContract.h"
 
 #include <string>
 #include <vector>
@@ -18,12 +19,6 @@ namespace an_deploy
 {
 namespace plugin
 {
-
-constexpr char const* kPLUGIN_NAME = "AttentiveNorm";
-constexpr char const* kPLUGIN_VERSION = "1";
-constexpr char const* kPLUGIN_NAMESPACE = "";
-constexpr int32_t kNB_INPUTS = 11;
-constexpr int32_t kNB_OUTPUTS = 1;
 
 class AttentiveNormPlugin : public nvinfer1::IPluginV3,
                             public nvinfer1::IPluginV3OneCore,
@@ -72,8 +67,20 @@ public:
     }
 
 private:
-    //! Empty if the dims of the 11 inputs fit the attributes; -1 entries (dynamic) are accepted if allowDynamic.
-    std::string checkInputDims(nvinfer1::Dims const* dims, int32_t nbInputs, bool allowDynamic) const;
+    //! How far checkTensors() checks the dims: ranks and a constant channel count only (output shapes), values
+    //! with -1 accepted for dynamic dimensions (build time), or concrete values (run time).
+    enum class DimsCheck : int32_t
+    {
+        kRANKS,
+        kDYNAMIC,
+        kCONCRETE
+    };
+
+    //! The one validation of the plugin's tensors: empty if `present` (the method's pointers are not null), the
+    //! input/output counts are those of spec.INPUTS/OUTPUTS and, when `dims` is not null, the dims of the
+    //! kNB_INPUTS inputs (X, then the parameters) fit the attributes under `check`; else the reason.
+    std::string checkTensors(
+        bool present, int32_t nbInputs, int32_t nbOutputs, nvinfer1::Dims const* dims, DimsCheck check) const;
 
     AnAttentiveNormAttributes mAttrs;
     std::vector<nvinfer1::PluginField> mDataToSerialize;

@@ -2,10 +2,9 @@
 
 #include "attentiveNormAttributes.h"
 #include "attentiveNormPlugin.h"
-#include "pluginLogger.h"
+#include "pluginErrors.h"
 
 #include <cstring>
-#include <exception>
 
 using namespace nvinfer1;
 
@@ -106,8 +105,7 @@ AttentiveNormPluginCreator::AttentiveNormPluginCreator()
 IPluginV3* AttentiveNormPluginCreator::createPlugin(
     char const* name, PluginFieldCollection const* fc, TensorRTPhase phase) noexcept
 {
-    try
-    {
+    return guarded("createPlugin", static_cast<IPluginV3*>(nullptr), [&]() -> IPluginV3* {
         std::vector<std::string> errors;
         AnAttentiveNormAttributes const attrs = parseFields(fc, errors);
         if (!errors.empty())
@@ -118,16 +116,7 @@ IPluginV3* AttentiveNormPluginCreator::createPlugin(
             return nullptr;
         }
         return new AttentiveNormPlugin(attrs);
-    }
-    catch (std::exception const& e)
-    {
-        logPluginError(std::string("createPlugin: ") + e.what());
-    }
-    catch (...)
-    {
-        logPluginError("createPlugin: unknown exception");
-    }
-    return nullptr;
+    });
 }
 
 PluginFieldCollection const* AttentiveNormPluginCreator::getFieldNames() noexcept

@@ -25,6 +25,7 @@
 #include <iostream>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -606,10 +607,51 @@ int cmdFuzz(IPluginCreatorV3One* creator, FieldSet& valid, uint32_t seed, int64_
     return 0;
 }
 
+//! configurePlugin and onShapeChange for tensor shapes given on the command line ("2,8,5,7" for X, then one per
+//! parameter input, "" for a scalar): lets the Python tests compare the plugin's shape rules with spec.input_shapes.
+int cmdConfigure(IPluginCreatorV3One* creator, FieldSet& fields, std::vector<std::string> const& shapeArgs)
+{
+    IPluginV3* plugin = createFrom(creator, fields, TensorRTPhase::kBUILD);
+    if (plugin == nullptr)
+    {
+        std::cout << JsonObject().addBool("ok", false).add("log", jsonStringArray(gLogger.take())).str() << std::endl;
+        return 0;
+    }
+    std::vector<DynamicPluginTensorDesc> io;
+    for (std::string const& arg : shapeArgs)
+    {
+        std::vector<int64_t> dims;
+        std::stringstream in(arg);
+        for (std::string item; std::getline(in, item, ',');)
+        {
+            dims.push_back(std::stoll(item));
+        }
+        io.push_back(tensorDesc(dims, DataType::kFLOAT, TensorFormat::kLINEAR));
+    }
+    int32_t const nbInputs = static_cast<int32_t>(io.size());
+    io.push_back(io.empty() ? tensorDesc({}, DataType::kFLOAT, TensorFormat::kLINEAR) : io.front());
+    int32_t const configured = buildOf(plugin)->configurePlugin(io.data(), nbInputs, io.data() + nbInputs, 1);
+    std::vector<PluginTensorDesc> d;
+    for (auto const& t : io)
+    {
+        d.push_back(t.desc);
+    }
+    int32_t const changed = runtimeOf(plugin)->onShapeChange(d.data(), nbInputs, d.data() + nbInputs, 1);
+    std::cout << JsonObject()
+                     .addBool("ok", true)
+                     .addInt("configure", configured)
+                     .addInt("shape_change", changed)
+                     .add("log", jsonStringArray(gLogger.take()))
+                     .str()
+              << std::endl;
+    delete plugin;
+    return 0;
+}
+
 int usage()
 {
     std::cerr << "usage: attentive_norm_host_test PLUGIN.so info|create [build|runtime]|roundtrip|formats|queries|"
-                 "fuzz SEED ITERATIONS  (fields on stdin)\n";
+                 "fuzz SEED ITERATIONS|configure X_DIMS PARAM_DIMS...  (fields on stdin)\n";
     return 2;
 }
 
@@ -674,6 +716,10 @@ int main(int argc, char** argv)
     else if (cmd == "queries")
     {
         rc = cmdQueries(creator, fields);
+    }
+    else if (cmd == "configure")
+    {
+        rc = cmdConfigure(creator, fields, std::vector<std::string>(argv + 3, argv + argc));
     }
     else if (cmd == "fuzz" && argc > 4)
     {

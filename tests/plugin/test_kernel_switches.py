@@ -1,4 +1,4 @@
-"""The kernel's experiment switches (AN_KERNEL_* in attentiveNormKernel.cu) compile and take effect, and the
+"""The kernel's experiment switches (AN_KERNEL_* in attentiveNormKernelCommon.cuh) compile and take effect, and the
 default build has none of their code: nvcc's PTX for sm_90 (no GPU needed).
 
 Timing them needs a GPU (benchmarks/bench_kernel_variants.py); this only keeps them from rotting in between.
@@ -16,7 +16,11 @@ from tests.plugin import plugin_harness
 
 pytestmark = pytest.mark.plugin
 
-KERNEL = plugin_harness.SOURCE_DIR / "attentive_norm" / "attentiveNormKernel.cu"
+KERNEL_DIR = plugin_harness.SOURCE_DIR / "attentive_norm"
+# The kernel's translation units (each compiled on its own, as CMake does) and the header holding the switches.
+KERNEL_SOURCES = tuple(KERNEL_DIR / f"attentiveNorm{part}.cu" for part in ("Kernel", "Statistics", "Attention",
+                                                                        "Apply"))
+KERNEL_COMMON = KERNEL_DIR / "attentiveNormKernelCommon.cuh"
 SWITCHES = ("AN_KERNEL_PDL", "AN_KERNEL_APPLY_REVERSED")
 GRID_DEPENDENCY = re.compile(r"griddepcontrol\.(wait|launch_dependents)")
 
@@ -29,14 +33,27 @@ def ptx(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("ptx")
 
     def compile_with(*switches: str) -> str:
-        path = out / ("_".join(switches) or "default")
-        cmd = [nvcc, "-std=c++17", "-O3", "-arch=sm_90", "-ptx", f"-I{KERNEL.parent}", "-o", str(path), str(KERNEL)]
-        cmd += [f"-D{s}=1" for s in switches]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert result.returncode == 0, result.stderr[-3000:]
-        return Path(path).read_text()
+        texts = []
+        folder = out / ("_".join(switches) or "default")
+        folder.mkdir(exist_ok=True)
+        for source in KERNEL_SOURCES:
+            path = folder / f"{source.stem}.ptx"
+            cmd = [nvcc, "-std=c++17", "-O3", "-arch=sm_90", "-ptx", f"-I{KERNEL_DIR}", "-o", str(path), str(source)]
+            cmd += [f"-D{s}=1" for s in switches]
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr[-3000:]
+            texts.append(_without_anonymous_namespaces(Path(path).read_text()))
+        return "\n".join(texts)
 
     return compile_with
+
+
+def _without_anonymous_namespaces(ptx_text: str) -> str:
+    """The PTX with every anonymous-namespace component of a mangled name (<length>_GLOBAL__N_..., which nvcc
+    makes unique per compilation) removed, so that the same kernel reads the same in every variant."""
+    while (match := re.search(r"(\d+)(_GLOBAL__N_)", ptx_text)) is not None:
+        ptx_text = ptx_text[:match.start()] + ptx_text[match.start(2) + int(match.group(1)):]
+    return ptx_text
 
 
 def kernels(ptx_text: str) -> list[str]:
@@ -73,8 +90,14 @@ def test_reversed_apply_changes_only_the_apply_kernels(ptx) -> None:
 
 
 def test_cmake_knows_exactly_the_switches_the_kernel_defines() -> None:
-    source = KERNEL.read_text()
+    sources = "".join(p.read_text() for p in (KERNEL_COMMON, *KERNEL_SOURCES))
     cmake = (plugin_harness.SOURCE_DIR / "CMakeLists.txt").read_text()
-    assert set(re.findall(r"#ifndef (AN_KERNEL_\w+)", source)) == set(SWITCHES)
+    assert set(re.findall(r"#ifndef (AN_KERNEL_\w+)", sources)) == set(SWITCHES)
     accepted = re.search(r'MATCHES "\^\(([^)]*)\)\$"', cmake)
     assert accepted is not None and set(accepted.group(1).split("|")) == set(SWITCHES)
+
+
+def test_cmake_compiles_every_kernel_source() -> None:
+    cmake = (plugin_harness.SOURCE_DIR / "CMakeLists.txt").read_text()
+    listed = set(re.findall(r"\$\{AN_SRC\}/(\w+\.cu)\b", cmake))
+    assert listed == {p.name for p in KERNEL_DIR.glob("*.cu")} == {p.name for p in KERNEL_SOURCES}

@@ -83,13 +83,76 @@ def test_enqueue_rejects_unsupported_format_without_touching_cuda(queries: dict)
     assert queries["enqueue_bad_format_rc"] != 0
 
 
-def test_workspace_matches_c_api(plugin_build, queries: dict) -> None:
+def documented_workspace_bytes(n: int, attrs: dict[str, int | float], nc_arrays: int = 8,
+                               extra_partial: int = 0) -> int:
+    """The workspace layout as documented in attentiveNormKernel.cu / attentiveNormKernelCommon.cuh, computed here
+    independently: 13 float arrays, each rounded up to 256 bytes: eight of N*C (mean, M2, max, A, B, u, group mean,
+    group rstd), N*H1, N*K, and three channels-last partial arrays of splitCapacity(N)*C, where
+    splitCapacity(n) = min(16 n, max(256, n)). `nc_arrays` and `extra_partial` exist to show that a model off by
+    one array or one partial row does not pass."""
+    c, k, h1 = int(attrs["num_channels"]), int(attrs["num_affine"]), int(attrs["attn_hidden"])
+    capacity = min(16 * n, max(256, n)) + extra_partial
+    sizes = [n * c] * nc_arrays + [n * h1, n * k] + [capacity * c] * 3
+    return sum((4 * s + 255) // 256 * 256 for s in sizes)
+
+
+WORKSPACE_ATTRS = [BASE_ATTRS, {"num_channels": 64, "num_affine": 5, "attn_hidden": 10},
+                   {"num_channels": 3, "num_affine": 20, "attn_hidden": 70}]
+
+
+def test_workspace_matches_the_documented_layout(plugin_build, queries: dict) -> None:
+    from tests.plugin.test_plugin_c_api import Attributes
+
+    # the plugin sizes for the profile's largest batch (the dynamic profile's max N is 8; the static one has N = 2)
+    assert queries["workspace_n8"] == documented_workspace_bytes(8, BASE_ATTRS)
+    assert queries["workspace_n2"] == documented_workspace_bytes(2, BASE_ATTRS)
+    lib = ctypes.CDLL(str(plugin_build.plugin))
+    lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
+    lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
+    for attrs in WORKSPACE_ATTRS:
+        packed = Attributes.from_mapping(attrs)
+        for n in (*range(1, 40), 255, 256, 257, 1000, 4096):
+            assert lib.an_attentive_norm_workspace_size(n, ctypes.byref(packed)) == documented_workspace_bytes(
+                n, attrs), (attrs, n)
+
+
+@pytest.mark.parametrize("off_by_one", [{"nc_arrays": 7}, {"nc_arrays": 9}, {"extra_partial": 1},
+                                        {"extra_partial": -1}], ids=["7_arrays", "9_arrays", "partial+1", "partial-1"])
+def test_an_off_by_one_layout_disagrees_with_the_library(plugin_build, off_by_one: dict[str, int]) -> None:
     from tests.plugin.test_plugin_c_api import Attributes
 
     lib = ctypes.CDLL(str(plugin_build.plugin))
     lib.an_attentive_norm_workspace_size.restype = ctypes.c_size_t
     lib.an_attentive_norm_workspace_size.argtypes = [ctypes.c_int64, ctypes.POINTER(Attributes)]
-    attrs = Attributes.from_mapping(BASE_ATTRS)
-    assert queries["workspace_n8"] == lib.an_attentive_norm_workspace_size(8, ctypes.byref(attrs))
-    assert queries["workspace_n2"] == lib.an_attentive_norm_workspace_size(2, ctypes.byref(attrs))
-    assert queries["workspace_n8"] >= 8 * (6 * 8 + 6 + 4) * 4
+    attrs = WORKSPACE_ATTRS[1]
+    packed = Attributes.from_mapping(attrs)
+    assert any(lib.an_attentive_norm_workspace_size(n, ctypes.byref(packed))
+               != documented_workspace_bytes(n, attrs, **off_by_one) for n in range(1, 40))
+
+
+SHAPE_ATTRS = [BASE_ATTRS, {"num_channels": 24, "num_affine": 5, "attn_hidden": 10},
+               {"num_channels": 3, "num_affine": 7, "attn_hidden": 2}]
+
+
+def _configure(plugin_build, attrs: dict[str, int | float], shapes: list[tuple[int, ...]]) -> dict:
+    args = [",".join(map(str, s)) for s in shapes]
+    out = run_harness(plugin_build.host_test, plugin_build.plugin, ["configure", *args], attribute_fields(attrs))
+    assert out["ok"], out["log"]
+    return out
+
+
+@pytest.mark.parametrize("attrs", SHAPE_ATTRS, ids=lambda a: "C{num_channels}-K{num_affine}-H{attn_hidden}".format(**a))
+def test_parameter_shape_rules_agree_with_spec_input_shapes(plugin_build, attrs: dict[str, int | float]) -> None:
+    """The plugin's hand-written expected shapes against spec.input_shapes: the spec's shapes are accepted, and
+    each dimension of each parameter one larger or one smaller, or a dimension more, is rejected naming it."""
+    c = int(attrs["num_channels"])
+    good = [(2, c, 5, 7), *spec.input_shapes(spec.resolve_attributes(attrs)).values()]
+    out = _configure(plugin_build, attrs, good)
+    assert (out["configure"], out["shape_change"]) == (0, 0), out["log"]
+    for i, tensor in enumerate(spec.PARAM_INPUTS, start=1):
+        wrong = [good[i][:j] + (good[i][j] + delta,) + good[i][j + 1:]
+                 for j in range(len(good[i])) for delta in (1, -1)]
+        for bad_shape in [*wrong, (*good[i], 1)]:
+            out = _configure(plugin_build, attrs, [*good[:i], bad_shape, *good[i + 1:]])
+            assert out["configure"] != 0 and out["shape_change"] != 0, (tensor.name, bad_shape)
+            assert any(f"{tensor.name} has shape" in line for line in out["log"]), (tensor.name, out["log"])

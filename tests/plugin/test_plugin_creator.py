@@ -137,16 +137,60 @@ def test_bad_fields_are_rejected_with_a_logged_reason(plugin_build, fields: list
     assert reason in out["log"][0]
 
 
-def test_value_rules_agree_with_spec_attribute_errors() -> None:
-    """Every value case above is also rejected by the contract (the plugin is not stricter or looser)."""
-    value_cases = [c for c in BAD_CASES if c[0] in {
-        "K_0", "C_0", "H1_negative", "num_groups_0", "groups_not_dividing_C", "norm_type_2", "attn_input_3",
-        "attn_input_negative", "hidden_activation_2", "activation_3", "epsilon_0", "eps_var_negative",
-        "attn_norm_eps_nan", "attn_norm_groups_not_dividing_K", "attn_norm_groups_negative"}]
-    assert len(value_cases) == 15
-    for _, fields, _ in value_cases:
-        values = {a.name: a.default for a in spec.ATTRIBUTES} | {f.name: f.values[0] for f in fields}
-        assert spec.attribute_errors(values), values
+# Each rule of spec.attribute_errors at its edge: (case id, attributes over BASE_ATTRS). The rejected value and its
+# accepted neighbour are both here, so a plugin rule that is off by one either way disagrees with the spec.
+RULE_EDGES: list[tuple[str, dict[str, int | float]]] = [
+    ("C_0", {"num_channels": 0}), ("C_1", {"num_channels": 1}),
+    ("K_0", {"num_affine": 0}), ("K_1", {"num_affine": 1}),
+    ("H1_0", {"attn_hidden": 0}), ("H1_1", {"attn_hidden": 1}), ("H1_negative", {"attn_hidden": -1}),
+    ("num_groups_0", {"num_groups": 0}), ("num_groups_1", {"num_groups": 1}),
+    ("groups_not_dividing_C", {"norm_type": 1, "num_groups": 3}),
+    ("groups_dividing_C", {"norm_type": 1, "num_groups": 8}),
+    ("groups_over_C", {"norm_type": 1, "num_groups": 16}),
+    ("groups_not_dividing_C_batch", {"num_groups": 3}),
+    ("norm_type_2", {"norm_type": 2}), ("norm_type_1", {"norm_type": 1}), ("norm_type_negative", {"norm_type": -1}),
+    ("attn_input_3", {"attn_input": 3}), ("attn_input_2", {"attn_input": 2}),
+    ("attn_input_negative", {"attn_input": -1}),
+    ("hidden_activation_2", {"hidden_activation": 2}), ("hidden_activation_1", {"hidden_activation": 1}),
+    ("activation_3", {"activation": 3}), ("activation_2", {"activation": 2}),
+    ("activation_negative", {"activation": -1}),
+    ("epsilon_0", {"epsilon": 0.0}), ("epsilon_tiny", {"epsilon": 1e-30}), ("epsilon_negative", {"epsilon": -1e-5}),
+    ("eps_var_negative", {"eps_var": -1e-3}), ("eps_var_0", {"eps_var": 0.0}), ("eps_var_tiny", {"eps_var": 1e-30}),
+    ("attn_norm_eps_nan", {"attn_norm_eps": float("nan")}), ("attn_norm_eps_0", {"attn_norm_eps": 0.0}),
+    ("attn_norm_eps_tiny", {"attn_norm_eps": 1e-30}),
+    ("attn_norm_groups_not_dividing_K", {"attn_norm_groups": 3}), ("attn_norm_groups_K", {"attn_norm_groups": 4}),
+    ("attn_norm_groups_over_K", {"attn_norm_groups": 8}), ("attn_norm_groups_negative", {"attn_norm_groups": -1}),
+    ("attn_norm_groups_0", {"attn_norm_groups": 0}),
+    ("two_rules", {"num_affine": 0, "activation": 5}), ("three_rules", {"num_channels": -3, "epsilon": 0.0,
+                                                                          "attn_input": 7}),
+]
+
+
+def _rejected_names(log: list[str]) -> list[str]:
+    """The attribute named first in each reason of a creator rejection ('...rejected the fields: r1; r2')."""
+    (line,) = log
+    reasons = line.split("rejected the fields: ", 1)[1].split("; ")
+    return [r.split(" ", 1)[0] for r in reasons]
+
+
+@pytest.mark.parametrize("extra", [c[1] for c in RULE_EDGES], ids=[c[0] for c in RULE_EDGES])
+def test_value_rules_agree_with_spec_attribute_errors(plugin_build, extra: dict[str, int | float]) -> None:
+    """The plugin's C++ rules and spec.attribute_errors (two implementations) accept and reject the same
+    attributes, and name the same broken rules in the same order."""
+    attrs = {**BASE_ATTRS, **extra}
+    expected = spec.attribute_errors({a.name: a.default for a in spec.ATTRIBUTES} | attrs)
+    out = run_harness(plugin_build.host_test, plugin_build.plugin, ["create"], attribute_fields(attrs))
+    assert out["ok"] == (not expected), (attrs, expected, out["log"])
+    if expected:
+        assert _rejected_names(out["log"]) == [e.split(" ", 1)[0] for e in expected], (out["log"], expected)
+
+
+def test_rule_edges_cover_both_outcomes_of_every_rule() -> None:
+    defaults = {a.name: a.default for a in spec.ATTRIBUTES} | BASE_ATTRS
+    outcomes = {cid: bool(spec.attribute_errors(defaults | extra)) for cid, extra in RULE_EDGES}
+    for changed in {name for _, extra in RULE_EDGES for name in extra}:
+        seen = {outcomes[cid] for cid, extra in RULE_EDGES if changed in extra}
+        assert seen == {True, False}, (changed, seen)
 
 
 def test_random_attributes_created_iff_spec_accepts(plugin_build) -> None:
