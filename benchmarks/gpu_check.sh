@@ -12,8 +12,8 @@
 #      default and the reversed-apply build (needs a runtime where ncu can read counters)
 # Logs and results go to $OUT (default ./gpu_out). Usage:
 #   TENSORRT_INCLUDE_DIR=/path/to/trt/include OUT=/tmp/out bash benchmarks/gpu_check.sh
-# A machine without network cannot fetch the headers: bring the ones a CPU build fetched, e.g. with the device
-# tool, carry build/plugins/_deps/tensorrt_include and set TENSORRT_INCLUDE_DIR=$PWD/build/plugins/_deps/...
+# A machine without network cannot fetch the headers: copy build/plugins/_deps/tensorrt_include from a machine that
+# fetched them and set TENSORRT_INCLUDE_DIR=$PWD/build/plugins/_deps/...
 set -u
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/gpu_out}
