@@ -112,4 +112,4 @@ def test_whole_model_float32_close_to_float64(name: str) -> None:
     assert an, "the model has AN layers"
     xa = torch.randn(2, an[0].weight_.shape[1], 5, 6, dtype=torch.float64)
     with torch.no_grad():
-        assert torch.allclose(an[0](xa), an_layer_reference(an[0], xa), rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(an[0](xa), an_layer_reference(an[0], xa), rtol=1e-12, atol=1e-12)

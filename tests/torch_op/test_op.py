@@ -158,7 +158,8 @@ def test_torch_compile_fullgraph_on_cpu(dynamic: bool) -> None:
     with torch.no_grad():
         for shape in shapes:
             x = torch.randn(shape)
-            assert torch.allclose(compiled(x), swapped(x), rtol=1e-5, atol=1e-5), shape
+            torch.testing.assert_close(compiled(x), swapped(x), rtol=1e-5, atol=1e-5,
+                                       msg=lambda m, s=shape: f"{s}: {m}")
 
 
 def test_backward_is_a_clear_error() -> None:
