@@ -4,12 +4,10 @@ that ``time.sleep`` guarantees."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import stat
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -19,18 +17,14 @@ import pytest
 
 from an_deploy.errors import UserError
 from an_deploy.files import OutputPathError
+from tests.scripts import load_benchmark
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def common() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("common", BENCHMARKS / "common.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("common", module)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("common")
 
 
 @pytest.mark.parametrize("size", [1, 2, 7, 30, 101])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import importlib.util
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from an_deploy import spec
 from tests.plugin import plugin_harness
+from tests.scripts import load_script
 
 GENERATOR = plugin_harness.SOURCE_DIR / "tools" / "generate_contract.py"
 HEADER = plugin_harness.SOURCE_DIR / "attentive_norm" / "attentiveNormContract.h"
@@ -21,11 +21,7 @@ HEADER = plugin_harness.SOURCE_DIR / "attentive_norm" / "attentiveNormContract.h
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    loaded = importlib.util.spec_from_file_location("generate_contract", GENERATOR)
-    assert loaded is not None and loaded.loader is not None
-    module = importlib.util.module_from_spec(loaded)
-    loaded.loader.exec_module(module)
-    return module
+    return load_script(GENERATOR)
 
 
 def test_committed_header_is_generated_from_the_current_spec(generator: ModuleType) -> None:

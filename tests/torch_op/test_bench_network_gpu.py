@@ -3,24 +3,19 @@ parsing or report bug shows here and not after a GPU run. No timing is asserted;
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.scripts import load_benchmark
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_network_gpu", BENCHMARKS / "bench_network_gpu.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_network_gpu"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_network_gpu")
 
 
 def test_defaults_cover_every_variant_batch_and_dtype(bench: ModuleType) -> None:
