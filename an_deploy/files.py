@@ -283,8 +283,3 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     """
     with staged_outputs() as stage:
         stage.write_bytes(Path(path), data)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """:func:`write_bytes_atomic` for UTF-8 text."""
-    write_bytes_atomic(path, text.encode("utf-8"))

@@ -13,7 +13,7 @@ from an_deploy.files import (
     check_output_dir,
     check_output_file,
     staged_outputs,
-    write_text_atomic,
+    write_bytes_atomic,
 )
 
 
@@ -69,7 +69,7 @@ def test_staged_outputs_are_all_or_nothing(tmp_path: Path) -> None:
 def test_files_get_0666_minus_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
     old = os.umask(umask)
     try:
-        write_text_atomic(tmp_path / "x.txt", "x")
+        write_bytes_atomic(tmp_path / "x.txt", b"x")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "x.txt").stat().st_mode) == mode

@@ -72,8 +72,3 @@ def stamp(model: onnx.ModelProto, entries: dict[str, str]) -> None:
     del model.metadata_props[:]
     for key, value in [*kept, *entries.items()]:
         model.metadata_props.add(key=key, value=value)
-
-
-def read_metadata(model: onnx.ModelProto) -> dict[str, str]:
-    """The ``an_deploy.*`` entries of a model's metadata (empty for a file from elsewhere)."""
-    return {p.key: p.value for p in model.metadata_props if p.key.startswith(PREFIX)}
