@@ -8,16 +8,11 @@ import pytest
 import torch
 
 from an_deploy import spec
-from an_deploy.export.functions import (
-    FunctionSurgeryError,
-    an_nodes,
-    inline_an_functions,
-    is_an_function,
-    strip_an_functions,
-)
 from an_deploy.export.onnx_function import build_function
 from an_deploy.fold import fold
 from an_deploy.fused_op import fused_op
+from an_deploy.onnx_graph.functions import FunctionSurgeryError, inline_an_functions, strip_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes, is_an_function
 from tests.an_layers import LAYERS, C, make_layer
 from tests.export.helpers import assert_close, multi_layer_model, session
 
@@ -70,6 +65,9 @@ def test_decomposed_form_has_only_standard_ops(decomposed_model: onnx.ModelProto
     assert all(o.domain != spec.DOMAIN for o in decomposed_model.opset_import)
     # attribute-driven selections were specialised away: no If/Where left
     assert not {n.op_type for n in decomposed_model.graph.node} & {"If", "Where"}
+    # and what only the discarded selections read is gone too: every initializer is read by a node
+    read = {name for n in decomposed_model.graph.node for name in n.input}
+    assert {t.name for t in decomposed_model.graph.initializer} <= read
 
 
 def test_strip_keeps_custom_nodes_for_the_plugin(function_model: onnx.ModelProto) -> None:
