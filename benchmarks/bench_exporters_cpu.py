@@ -39,12 +39,12 @@ from an_deploy.checkpoint import load_model  # noqa: E402
 from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
 from an_deploy.export.checks import check_model  # noqa: E402
 from an_deploy.export.dynamo_export import export_dynamo  # noqa: E402
-from an_deploy.export.functions import an_nodes  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
 from an_deploy.export.validate import realistic_inputs  # noqa: E402
 from an_deploy.models.digits import DEMO_CHECKPOINT  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, an_resnet50  # noqa: E402
+from an_deploy.onnx_graph.nodes import an_nodes  # noqa: E402
 from an_deploy.parity.report import environment  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

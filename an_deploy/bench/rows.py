@@ -60,7 +60,7 @@ def default_rows(
     """Every row for ``model`` and its function-form export at input ``shape`` (``work_dir`` holds the ONNX file
     TensorRT parses; ``decomposed`` saves inlining again when the caller has it; ``backend`` is ``--backend``'s
     choice for the TensorRT rows)."""
-    from an_deploy.export.functions import inline_an_functions
+    from an_deploy.onnx_graph.functions import inline_an_functions
     from an_deploy.runtime.ort_runner import OrtRunner
     from an_deploy.runtime.torch_runner import TorchRunner
     from an_deploy.runtime.trt_runner import row_name

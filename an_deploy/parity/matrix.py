@@ -9,12 +9,13 @@ import onnx
 import torch
 
 from an_deploy.errors import UserError
-from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.export.validate import realistic_inputs
 from an_deploy.models.model_config import ModelConfig
 from an_deploy.models.registry import DEMO_INPUT_SHAPE
 from an_deploy.onnx_file import load_onnx
+from an_deploy.onnx_graph.functions import inline_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes, is_an_function
 from an_deploy.parity.compare import OutputStats, compare, compare_with_rule
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.parity.tolerances import RelativeRule, Tolerance, rule_from_options, tolerance_for

@@ -30,7 +30,7 @@ class Runner(Protocol):
 #
 # ``trt_runner.runner_from_onnx(onnx_path, impl, fp16, input_shape)`` builds an engine in memory from the
 # function-form ONNX file (``impl`` PLUGIN strips the local function with
-# ``an_deploy.export.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
+# ``an_deploy.onnx_graph.functions.strip_an_functions`` so the nodes bind the plugin; NATIVE inlines it) and
 # returns a Runner named ``trt-<impl>-<fp32|fp16>`` whose ``backend_label`` attribute names the TensorRT that
 # built it ("TensorRT 10.14.1", "TensorRT-RTX 1.7.1.116"). The profile covers batch 1..input_shape[0].
 # TensorRT-RTX (and TensorRT 11) has no FP16 builder flag (strongly typed networks): no fp16 rows then.

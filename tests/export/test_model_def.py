@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import an_deploy
 from an_deploy import spec
 from an_deploy.cli.main import app
-from an_deploy.export.functions import an_nodes
+from an_deploy.onnx_graph.nodes import an_nodes
 from an_deploy.parity.matrix import run_parity
 from an_deploy.parity.tolerances import RelativeRule
 from tests.export import lookalikes as la

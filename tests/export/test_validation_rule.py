@@ -15,12 +15,12 @@ from onnx import numpy_helper
 from torch import nn
 
 from an_deploy import spec
-from an_deploy.export.functions import an_nodes
 from an_deploy.export.pipeline import export_module
 from an_deploy.export.torch_export import OUTPUT_NAME, export_model
 from an_deploy.export.validate import ValidationError, realistic_inputs, validate_onnx
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_mobilenet_v2, an_resnet50, an_resnet101
+from an_deploy.onnx_graph.nodes import an_nodes
 from an_deploy.parity.tolerances import RelativeRule, Tolerance
 from tests.export import lookalikes as la
 
