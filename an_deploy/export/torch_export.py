@@ -5,8 +5,8 @@ module whose ``torch.autograd.Function`` has a ``symbolic`` that emits the custo
 plus the folded tensors as initializers; attributes: ``spec.ATTRIBUTES``). It exports AN-ResNet-50 in
 a fraction of the time ``torch.export`` + the dynamo translator needs (minutes vs tens of minutes on a
 loaded 2-core CPU) and folds every plain BatchNorm into its Conv. Then, on ``onnx_ir``, the graph is cleaned
-(``IdentityEliminationPass`` removes the Identity nodes the exporter puts between deduplicated constant
-initializers), the attributes are put in contract order and the ``an_deploy.AttentiveNorm`` function is attached.
+(``IdentityEliminationPass``: the exporter puts Identity nodes between deduplicated constant initializers), the
+attributes are put in contract order and the ``an_deploy.AttentiveNorm`` function is attached.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def _finish(exported: bytes, opset: int) -> onnx.ModelProto:
     model = ir.from_proto(onnx.load_from_string(exported))
     common_passes.IdentityEliminationPass()(model)
     _order_attributes(model)
-    function = ir.from_proto(build_function(opset))
+    function = ir.serde.deserialize_function(build_function(opset))
     model.functions[function.identifier()] = function
     model.ir_version = max(model.ir_version, IR_VERSION)
     model.producer_name = "an_deploy"

@@ -59,6 +59,7 @@ def strip_an_functions(model: onnx.ModelProto, plugin_attributes: bool = True) -
     imports = list(graph.import_domains or [])
     if nodes and not any(o.domain == spec.DOMAIN for o in imports):
         imports.append(onnx.helper.make_opsetid(spec.DOMAIN, spec.OP_VERSION))
+    # no type check: stripping must not refuse a graph whose outputs the producer left untyped
     out = gs.export_onnx(
         graph, do_type_check=False, opset_imports=imports, doc_string=model.doc_string,
         model_version=model.model_version, domain=model.domain,

@@ -11,6 +11,8 @@ The predicates accept an ``onnx.NodeProto``, an ``onnx_ir.Node`` or an ``onnx_gr
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import onnx
 import onnx_graphsurgeon as gs
 import onnx_ir as ir
@@ -18,8 +20,8 @@ from onnx import helper
 
 from an_deploy import spec
 
-AnyNode = onnx.NodeProto | ir.Node | gs.Node
-AnyFunction = onnx.FunctionProto | ir.Function | gs.Function
+AnyNode: TypeAlias = onnx.NodeProto | ir.Node | gs.Node
+AnyFunction: TypeAlias = onnx.FunctionProto | ir.Function | gs.Function
 
 
 def _op_type(node: AnyNode) -> str:
