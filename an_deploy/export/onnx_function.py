@@ -13,8 +13,8 @@ Arithmetic is float32 (X is cast in and the result cast back, so float16 X works
 mixture collapse into one per-(n, c) affine ``Y = xn * A + B`` with ``A = gamma * norm_scale`` and
 ``B = gamma * norm_shift + beta``. For H*W == 1 the variance divisor is ``max(L - 1, 1)`` (variance 0).
 
-The attribute defaults in the signature are literals (onnxscript reads them from the source); a test
-checks them against ``spec.ATTRIBUTES``.
+The signature lists the attributes in ``spec.ATTRIBUTES`` order and takes their defaults from it; a test
+checks the resulting FunctionProto against the contract.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ MAX_OPSET = 23
 IR_VERSION = 10  # model-local functions with attribute defaults need IR >= 9; ORT 1.18+ reads IR 10
 _FLOAT = onnx.TensorProto.FLOAT
 _AN_OPSET = Opset(spec.DOMAIN, spec.OP_VERSION)
+_DEFAULT = {a.name: a.default for a in spec.ATTRIBUTES}
 
 
 @script(_AN_OPSET, default_opset=op)
@@ -49,15 +50,15 @@ def AttentiveNorm(  # noqa: N802 -- the function's name is the op's name
     num_channels: int,
     num_affine: int,
     attn_hidden: int,
-    norm_type: int = 0,
-    num_groups: int = 1,
-    epsilon: float = 1e-5,
-    attn_input: int = 0,
-    eps_var: float = 1e-3,
-    hidden_activation: int = 0,
-    attn_norm_groups: int = 0,
-    attn_norm_eps: float = 1e-5,
-    activation: int = 1,
+    norm_type: int = _DEFAULT["norm_type"],
+    num_groups: int = _DEFAULT["num_groups"],
+    epsilon: float = _DEFAULT["epsilon"],
+    attn_input: int = _DEFAULT["attn_input"],
+    eps_var: float = _DEFAULT["eps_var"],
+    hidden_activation: int = _DEFAULT["hidden_activation"],
+    attn_norm_groups: int = _DEFAULT["attn_norm_groups"],
+    attn_norm_eps: float = _DEFAULT["attn_norm_eps"],
+    activation: int = _DEFAULT["activation"],
 ):
     axes_0 = op.Constant(value_ints=[0])
     axes_2 = op.Constant(value_ints=[2])
