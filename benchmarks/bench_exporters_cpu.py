@@ -51,11 +51,11 @@ from an_deploy.checkpoint import load_model  # noqa: E402
 from an_deploy.discover import find_an_layers as an_layers  # noqa: E402
 from an_deploy.export.checks import check_model  # noqa: E402
 from an_deploy.export.dynamo_export import export_dynamo  # noqa: E402
-from an_deploy.export.functions import an_nodes  # noqa: E402
 from an_deploy.export.torch_export import export_model  # noqa: E402
 from an_deploy.models.digits import DEMO_CHECKPOINT  # noqa: E402
 from an_deploy.models.randomize import calibrated_  # noqa: E402
 from an_deploy.models.registry import ARCHS, DEMO_INPUT_SHAPE, an_resnet50  # noqa: E402
+from an_deploy.onnx_graph.nodes import an_nodes  # noqa: E402
 
 EXPORTERS: dict[str, Callable[..., Any]] = {"torchscript": export_model, "dynamo": export_dynamo}
 PARITY_BATCHES = (1, 4)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from an_deploy.bench.suite import Row, RowUnavailable
-from an_deploy.export.functions import inline_an_functions
+from an_deploy.onnx_graph.functions import inline_an_functions
 from an_deploy.runtime.base import Runner
 from an_deploy.runtime.ort_runner import OrtRunner
 from an_deploy.runtime.torch_runner import TorchRunner

@@ -29,9 +29,7 @@ from torch import nn
 
 from an_deploy import spec
 from an_deploy.errors import first_line
-from an_deploy.export.an_node import IR_VERSION, node_attributes
-from an_deploy.export.functions import an_nodes, inline_an_functions
-from an_deploy.export.onnx_function import build_function
+from an_deploy.export.onnx_function import IR_VERSION, build_function
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     INPUT_NAME,
@@ -41,6 +39,8 @@ from an_deploy.export.torch_export import (
     check_export_args,
     export_model,
 )
+from an_deploy.onnx_graph.functions import inline_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes, node_attributes
 from an_deploy.torch_op import attentive_norm, swap_an_layers
 
 _PY_TYPE = {spec.AttrType.INT: int, spec.AttrType.FLOAT: float}

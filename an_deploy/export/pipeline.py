@@ -19,7 +19,6 @@ from an_deploy.accuracy.tolerances import RelativeRule, Tolerance, rule_from_opt
 from an_deploy.errors import UserError
 from an_deploy.export.checks import check_model
 from an_deploy.export.dynamo_export import DEFAULT_EXPORTER, EXPORTERS, export_with
-from an_deploy.export.functions import an_nodes
 from an_deploy.export.metadata import provenance, stamp
 from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.export.torch_export import (
@@ -31,6 +30,7 @@ from an_deploy.export.torch_export import (
 from an_deploy.export.validate import ValidationResult, validate_onnx
 from an_deploy.files import check_output_file, write_bytes_atomic
 from an_deploy.models.model_config import ModelConfig
+from an_deploy.onnx_graph.nodes import an_nodes
 from an_deploy.resources import check_memory
 from an_deploy.weights_check import require_finite
 

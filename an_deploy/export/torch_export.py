@@ -4,9 +4,9 @@ Exporter: the TorchScript-based ``torch.onnx.export(..., dynamo=False)``. Each A
 module whose ``torch.autograd.Function`` has a ``symbolic`` that emits the custom node directly (inputs: X
 plus the folded tensors as initializers; attributes: ``spec.ATTRIBUTES``). It exports AN-ResNet-50 in
 a fraction of the time ``torch.export`` + the dynamo translator needs (minutes vs tens of minutes on a
-loaded 2-core CPU) and folds every plain BatchNorm into its Conv. Then the graph is cleaned (Identity
-nodes the exporter puts between deduplicated constant initializers are removed), the attributes are put in
-contract order and the ``an_deploy.AttentiveNorm`` function is attached.
+loaded 2-core CPU) and folds every plain BatchNorm into its Conv. Then, on ``onnx_ir``, the graph is cleaned
+(``IdentityEliminationPass``: the exporter puts Identity nodes between deduplicated constant initializers), the
+attributes are put in contract order and the ``an_deploy.AttentiveNorm`` function is attached.
 """
 
 from __future__ import annotations
@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import onnx
+import onnx_ir as ir
+import onnx_ir.passes.common as common_passes
 import torch
 from torch import nn
 
 from an_deploy import spec
 from an_deploy.discover import replace_an_layers as swap_layers
 from an_deploy.errors import UserError, first_line
-from an_deploy.export.an_node import IR_VERSION
-from an_deploy.export.functions import an_nodes, inline_an_functions
-from an_deploy.export.onnx_function import MIN_OPSET, build_function
+from an_deploy.export.onnx_function import IR_VERSION, MIN_OPSET, build_function
 from an_deploy.fold import FoldedAN, fold
 from an_deploy.fused_op import fused_op
+from an_deploy.onnx_graph.functions import inline_an_functions
+from an_deploy.onnx_graph.nodes import is_attentive_norm_node
 
 MAX_EXPORT_OPSET = 20  # the TorchScript exporter's newest opset
 DEFAULT_OPSET = 18
@@ -107,29 +109,26 @@ def replace_an_layers(model: nn.Module) -> tuple[nn.Module, list[str]]:
     return clone, names
 
 
-def _remove_initializer_identities(model: onnx.ModelProto) -> None:
-    """Rewire consumers of ``Identity(initializer)`` to the initializer and drop those Identity nodes."""
-    inits = {i.name for i in model.graph.initializer}
-    outputs = {o.name for o in model.graph.output}
-    alias = {
-        n.output[0]: n.input[0]
-        for n in model.graph.node
-        if n.op_type == "Identity" and n.input[0] in inits and n.output[0] not in outputs
-    }
-    keep = [n for n in model.graph.node if not (n.op_type == "Identity" and n.output[0] in alias)]
-    for node in keep:
-        for i, name in enumerate(node.input):
-            if name in alias:
-                node.input[i] = alias[name]
-    del model.graph.node[:]
-    model.graph.node.extend(keep)
+def _order_attributes(model: ir.Model) -> None:
+    """Put every AN node's attributes in ``spec.ATTRIBUTES`` order (the exporter writes them sorted by name)."""
+    for node in model.graph:
+        if is_attentive_norm_node(node):
+            attrs = [node.attributes[name] for name in spec.ATTRIBUTE_NAMES]
+            node.attributes.clear()
+            for attr in attrs:
+                node.attributes.add(attr)
 
 
-def _order_attributes(model: onnx.ModelProto) -> None:
-    for node in an_nodes(model):
-        by_name = {a.name: a for a in node.attribute}
-        del node.attribute[:]
-        node.attribute.extend(by_name[n] for n in spec.ATTRIBUTE_NAMES)
+def _finish(exported: bytes, opset: int) -> onnx.ModelProto:
+    """The exporter's bytes -> the function-form model: Identity nodes removed, attributes ordered, function added."""
+    model = ir.from_proto(onnx.load_from_string(exported))
+    common_passes.IdentityEliminationPass()(model)
+    _order_attributes(model)
+    function = ir.serde.deserialize_function(build_function(opset))
+    model.functions[function.identifier()] = function
+    model.ir_version = max(model.ir_version, IR_VERSION)
+    model.producer_name = "an_deploy"
+    return ir.to_proto(model)
 
 
 def check_export_args(opset: int, form: str, input_shape: tuple[int, ...]) -> None:
@@ -190,12 +189,7 @@ def export_model(
         first = first_line(e)
         raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))} (tracing it for the "
                           f"export failed): {first}") from None
-    proto = onnx.load_from_string(buffer.getvalue())
-    _remove_initializer_identities(proto)
-    _order_attributes(proto)
-    proto.ir_version = max(proto.ir_version, IR_VERSION)
-    proto.producer_name = "an_deploy"
-    proto.functions.append(build_function(opset))
+    proto = _finish(buffer.getvalue(), opset)
     if form == "decomposed":
         proto = inline_an_functions(proto)
     return ExportResult(proto, form, opset, tuple(input_shape), dynamic_batch, names, time.perf_counter() - start)

@@ -11,10 +11,11 @@ from an_deploy.accuracy.compare import OutputStats, compare, compare_with_rule
 from an_deploy.accuracy.inputs import check_inputs, uses_held_out_data
 from an_deploy.accuracy.tolerances import RelativeRule, Tolerance, rule_from_options, tolerance_for
 from an_deploy.errors import UserError
-from an_deploy.export.functions import an_nodes, inline_an_functions, is_an_function
 from an_deploy.export.model_def import load_checkpoint_model
 from an_deploy.models.model_config import ModelConfig
 from an_deploy.onnx_file import image_input, load_onnx
+from an_deploy.onnx_graph.functions import inline_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes, is_an_function
 from an_deploy.parity.report import Comparison, ParityReport
 from an_deploy.preflight import check_onnx_fits_model
 from an_deploy.resources import check_memory

@@ -3,10 +3,13 @@
 TensorRT's parser binds a node by a built-in importer, else a model-local function of that name, else the
 plugin registry (onnx-tensorrt's order), so a local function wins over a plugin with the same name:
 
-* ``plugin``: strip the local ``an_deploy.AttentiveNorm`` function (the export package does the surgery and
-  adds the ``plugin_version``/``plugin_namespace`` STRING attributes the parser reads), then check that each
-  node is exactly what the plugin creator expects (:func:`binding_errors`).
+* ``plugin``: strip the local ``an_deploy.AttentiveNorm`` function (``an_deploy.onnx_graph`` does the surgery
+  with onnx-graphsurgeon and adds the ``plugin_version``/``plugin_namespace`` STRING attributes the parser
+  reads), then check that each node is exactly what the plugin creator expects (:func:`binding_errors`).
 * ``native``: inline the function into standard ops, the baseline the plugin must beat.
+
+The checks look at every node that :func:`~an_deploy.onnx_graph.nodes.claims_attentive_norm` (the op's type OR
+its domain), so a look-alike in another domain, which the parser would still bind by type, is reported.
 """
 
 from __future__ import annotations
@@ -19,11 +22,16 @@ from onnx import AttributeProto, TensorProto, helper
 from an_deploy import spec
 from an_deploy.errors import UserError
 from an_deploy.onnx_file import checker_error
+from an_deploy.onnx_graph.functions import (
+    PLUGIN_ATTRIBUTES,
+    FunctionSurgeryError,
+    inline_an_functions,
+    strip_an_functions,
+)
+from an_deploy.onnx_graph.nodes import is_attentive_norm_node, nodes_claiming_attentive_norm
 from an_deploy.trt import AnImpl
 
-PLUGIN_VERSION_ATTR = "plugin_version"
-PLUGIN_NAMESPACE_ATTR = "plugin_namespace"
-_PARSER_ATTRS = {PLUGIN_VERSION_ATTR: spec.PLUGIN_VERSION, PLUGIN_NAMESPACE_ATTR: spec.PLUGIN_NAMESPACE}
+_PARSER_ATTRS = PLUGIN_ATTRIBUTES  # the STRING attributes TensorRT's fallback plugin importer reads
 _ONNX_TYPE = {spec.AttrType.INT: AttributeProto.INT, spec.AttrType.FLOAT: AttributeProto.FLOAT}
 
 
@@ -38,18 +46,9 @@ class PreparedModel:
     an_nodes: int  # AttentiveNorm nodes bound to the plugin (plugin) or inlined (native)
 
 
-def is_an_node(node: onnx.NodeProto) -> bool:
-    """A node the parser would treat as AttentiveNorm: the parser matches by op type alone, whatever the domain."""
-    return node.op_type == spec.OP_NAME or node.domain == spec.DOMAIN
-
-
-def an_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
-    return [n for n in model.graph.node if is_an_node(n)]
-
-
 def _node_errors(node: onnx.NodeProto, initializers: dict[str, TensorProto]) -> list[str]:
     where = f"node {node.name or '(unnamed)'}"
-    if node.op_type != spec.OP_NAME or node.domain != spec.DOMAIN:
+    if not is_attentive_norm_node(node):
         return [f"{where}: {node.domain or 'ai.onnx'}.{node.op_type} is not {spec.DOMAIN}.{spec.OP_NAME}"]
     errors: list[str] = []
     attrs = {a.name: a for a in node.attribute}
@@ -103,7 +102,7 @@ def binding_errors(model: onnx.ModelProto) -> list[str]:
     """
     errors: list[str] = []
     for f in model.functions:
-        if f.name == spec.FUNCTION_NAME:
+        if f.name == spec.FUNCTION_NAME:  # the parser matches a local function by name alone
             errors.append(f"model-local function {f.domain}.{f.name} is still present: the parser would inline it")
     called = {(n.domain, n.op_type) for n in model.graph.node} | {
         (n.domain, n.op_type) for f in model.functions for n in f.node
@@ -113,7 +112,7 @@ def binding_errors(model: onnx.ModelProto) -> list[str]:
         for f in model.functions
         if (f.domain, f.name) not in called
     ]
-    nodes = an_nodes(model)
+    nodes = nodes_claiming_attentive_norm(model)
     if nodes and spec.DOMAIN not in {o.domain for o in model.opset_import}:
         errors.append(f"the model does not import the {spec.DOMAIN!r} domain")
     initializers = {t.name: t for t in model.graph.initializer}
@@ -127,7 +126,8 @@ def binding_errors(model: onnx.ModelProto) -> list[str]:
 
 def native_errors(model: onnx.ModelProto) -> list[str]:
     """Every reason an inlined model is not a plain standard-op graph (AN nodes or AN functions left)."""
-    errors = [f"node {n.name or '(unnamed)'} is still {n.domain}.{n.op_type}" for n in an_nodes(model)]
+    left = nodes_claiming_attentive_norm(model)
+    errors = [f"node {n.name or '(unnamed)'} is still {n.domain}.{n.op_type}" for n in left]
     errors += [f"function {f.domain}.{f.name} is still present" for f in model.functions if f.domain == spec.DOMAIN]
     checker = checker_error(model)
     if checker is not None:
@@ -141,9 +141,7 @@ def prepare(model: onnx.ModelProto, impl: AnImpl) -> PreparedModel:
     Raises:
         OnnxPrepError: the result would not bind as intended (every reason in one message).
     """
-    from an_deploy.export.functions import FunctionSurgeryError, inline_an_functions, strip_an_functions
-
-    count = len(an_nodes(model))
+    count = len(nodes_claiming_attentive_norm(model))
     try:
         out = strip_an_functions(model) if impl is AnImpl.PLUGIN else inline_an_functions(model)
     except FunctionSurgeryError as e:

@@ -1,4 +1,4 @@
-"""Shared test helpers: every-layer model, closeness check, ORT session."""
+"""Shared test helpers: one-layer and every-layer models, closeness check, ORT session."""
 
 from __future__ import annotations
 
@@ -6,13 +6,37 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import torch
-from onnx import helper
+from onnx import helper, numpy_helper
 
 from an_deploy import spec
-from an_deploy.export.an_node import IR_VERSION, make_an_node
-from an_deploy.export.onnx_function import build_function
+from an_deploy.export.onnx_function import IR_VERSION, build_function
 from an_deploy.fold import FoldedAN
+from an_deploy.onnx_graph.nodes import node_attributes
 from tests.an_layers import C
+
+
+def make_an_node(x: str, y: str, prefix: str, folded: FoldedAN) -> tuple[onnx.NodeProto, list[onnx.TensorProto]]:
+    """One ``AttentiveNorm`` node (inputs in ``spec.INPUTS`` order), its float32 initializers ``{prefix}.{input}``."""
+    tensors = folded.to(torch.float32)
+    inits = [numpy_helper.from_array(t.numpy(), f"{prefix}.{name}") for name, t in tensors.items()]
+    node = helper.make_node(spec.OP_NAME, [x] + [i.name for i in inits], [y], name=f"{prefix}.AttentiveNorm",
+                            domain=spec.DOMAIN)
+    node.attribute.extend(node_attributes(folded.attrs))
+    return node, inits
+
+
+def single_layer_model(folded: FoldedAN, opset: int = 18) -> onnx.ModelProto:
+    """A function-form model holding one AN node: input ``X`` [N, C, H, W] (N, H, W symbolic) -> output ``Y``."""
+    dims: list[int | str] = ["N", int(folded.attrs["num_channels"]), "H", "W"]
+    node, inits = make_an_node("X", "Y", "an", folded)
+    graph = helper.make_graph(
+        [node], "attentive_norm", [helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, dims)], initializer=inits,
+    )
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset), helper.make_opsetid(spec.DOMAIN, spec.OP_VERSION)],
+        functions=[build_function(opset)], ir_version=IR_VERSION, producer_name="an_deploy",
+    )
 
 
 def multi_layer_model(folded: dict[str, FoldedAN], opset: int = 18) -> onnx.ModelProto:

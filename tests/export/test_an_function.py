@@ -8,16 +8,11 @@ import pytest
 import torch
 
 from an_deploy import spec
-from an_deploy.export.functions import (
-    FunctionSurgeryError,
-    an_nodes,
-    inline_an_functions,
-    is_an_function,
-    strip_an_functions,
-)
 from an_deploy.export.onnx_function import build_function
 from an_deploy.fold import fold
 from an_deploy.fused_op import fused_op
+from an_deploy.onnx_graph.functions import FunctionSurgeryError, inline_an_functions, strip_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes, is_an_function
 from tests.an_layers import LAYERS, C, make_layer
 from tests.export.helpers import assert_close, multi_layer_model, session
 
@@ -70,6 +65,9 @@ def test_decomposed_form_has_only_standard_ops(decomposed_model: onnx.ModelProto
     assert all(o.domain != spec.DOMAIN for o in decomposed_model.opset_import)
     # attribute-driven selections were specialised away: no If/Where left
     assert not {n.op_type for n in decomposed_model.graph.node} & {"If", "Where"}
+    # and what only the discarded selections read is gone too: every initializer is read by a node
+    read = {name for n in decomposed_model.graph.node for name in n.input}
+    assert {t.name for t in decomposed_model.graph.initializer} <= read
 
 
 def test_strip_keeps_custom_nodes_for_the_plugin(function_model: onnx.ModelProto) -> None:
@@ -94,7 +92,8 @@ def test_node_and_function_follow_the_contract(function_model: onnx.ModelProto) 
     assert list(fn.input) == [t.name for t in spec.INPUTS]
     assert list(fn.output) == [t.name for t in spec.OUTPUTS]
     declared = list(fn.attribute) + [a.name for a in fn.attribute_proto]
-    assert sorted(declared) == sorted(spec.ATTRIBUTE_NAMES)
+    assert declared == list(spec.ATTRIBUTE_NAMES)  # the required ones first, both parts in contract order
+    assert list(fn.attribute) == [a.name for a in spec.ATTRIBUTES if a.default is None]
     for a in fn.attribute_proto:
         assert onnx.helper.get_attribute_value(a) == pytest.approx(spec.attribute(a.name).default, rel=1e-6)
     types = {spec.AttrType.INT: onnx.AttributeProto.INT, spec.AttrType.FLOAT: onnx.AttributeProto.FLOAT}

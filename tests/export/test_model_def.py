@@ -16,7 +16,7 @@ import an_deploy
 from an_deploy import spec
 from an_deploy.accuracy.tolerances import RelativeRule
 from an_deploy.cli.main import app
-from an_deploy.export.functions import an_nodes
+from an_deploy.onnx_graph.nodes import an_nodes
 from an_deploy.parity.matrix import run_parity
 from tests.export import lookalikes as la
 from tests.export.helpers import session

@@ -12,11 +12,12 @@ from torch import nn
 from an_deploy.accuracy.tolerances import RelativeRule
 from an_deploy.discover import find_an_layers
 from an_deploy.export.checks import check_model
-from an_deploy.export.functions import an_nodes, inline_an_functions, strip_an_functions
 from an_deploy.export.torch_export import ExportError, export_model
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_mobilenet_v2, an_resnet50
+from an_deploy.onnx_graph.functions import inline_an_functions, strip_an_functions
+from an_deploy.onnx_graph.nodes import an_nodes
 from tests.export.helpers import assert_close, session
 
 # ORT vs PyTorch fp32 on logits: max abs <= 1e-4 holds on the small demo model (asserted); on the 50-layer networks

@@ -17,12 +17,12 @@ from torch import nn
 from an_deploy import spec
 from an_deploy.accuracy.inputs import realistic_inputs
 from an_deploy.accuracy.tolerances import RelativeRule, Tolerance
-from an_deploy.export.functions import an_nodes
 from an_deploy.export.pipeline import export_module
 from an_deploy.export.torch_export import OUTPUT_NAME, export_model
 from an_deploy.export.validate import ValidationError, validate_onnx
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_mobilenet_v2, an_resnet50, an_resnet101
+from an_deploy.onnx_graph.nodes import an_nodes
 from tests.export import lookalikes as la
 
 PARAM_INDEX = {s.name: i + 1 for i, s in enumerate(spec.PARAM_INPUTS)}  # input 0 is X

@@ -9,7 +9,7 @@ from pathlib import Path
 import onnx
 import pytest
 
-from an_deploy.export.functions import an_nodes
+from an_deploy.onnx_graph.nodes import an_nodes
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -26,11 +26,11 @@ from an_deploy.export.dynamo_export import (
     onnx_op_schema,
     translate_attentive_norm,
 )
-from an_deploy.export.functions import an_nodes
 from an_deploy.export.torch_export import ExportError, export_model
 from an_deploy.models.digits import load_heldout
 from an_deploy.models.randomize import calibrated_
 from an_deploy.models.registry import an_resnet50
+from an_deploy.onnx_graph.nodes import an_nodes
 from tests.export.helpers import assert_close, session
 
 # ORT, dynamo file vs TorchScript file, on the demo model (the two files fold the plain BatchNorms into the convs

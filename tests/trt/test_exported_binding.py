@@ -13,11 +13,11 @@ import pytest
 import torch
 
 from an_deploy import spec
-from an_deploy.export.an_node import single_layer_model
 from an_deploy.fold import fold
 from an_deploy.trt import AnImpl
 from an_deploy.trt.onnx_prep import binding_errors, native_errors, prepare
 from tests.an_layers import LAYERS, make_layer
+from tests.export.helpers import single_layer_model
 
 
 def _ort(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
