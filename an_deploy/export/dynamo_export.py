@@ -20,7 +20,6 @@ import time
 import warnings
 from collections.abc import Iterator
 
-import onnx
 import torch
 from onnx import helper
 from onnx.defs import OpSchema
@@ -29,7 +28,6 @@ from torch import nn
 
 from an_deploy import spec
 from an_deploy.errors import first_line
-from an_deploy.export.onnx_function import IR_VERSION, build_function
 from an_deploy.export.torch_export import (
     DEFAULT_OPSET,
     INPUT_NAME,
@@ -38,9 +36,9 @@ from an_deploy.export.torch_export import (
     ExportResult,
     check_export_args,
     export_model,
+    finish_export,
 )
 from an_deploy.onnx_graph.functions import inline_an_functions
-from an_deploy.onnx_graph.nodes import an_nodes, node_attributes
 from an_deploy.torch_op import attentive_norm, swap_an_layers
 
 _PY_TYPE = {spec.AttrType.INT: int, spec.AttrType.FLOAT: float}
@@ -127,14 +125,6 @@ def quiet_exporter() -> Iterator[None]:
             logger.setLevel(level)
 
 
-def _contract_attributes(model: onnx.ModelProto) -> None:
-    """Rewrite every AN node's attributes in ``spec.ATTRIBUTES`` order with the contract's types."""
-    for node in an_nodes(model):
-        values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        del node.attribute[:]
-        node.attribute.extend(node_attributes(values))
-
-
 def export_dynamo(
     model: nn.Module,
     input_shape: tuple[int, ...],
@@ -180,11 +170,7 @@ def export_dynamo(
         except torch.onnx.errors.OnnxExporterError as e:
             summary = first_line(e)
             raise ExportError(f"the torch.export-based exporter failed: {summary}") from e
-    proto = program.model_proto
-    _contract_attributes(proto)
-    proto.ir_version = max(proto.ir_version, IR_VERSION)
-    proto.producer_name = "an_deploy"
-    proto.functions.append(build_function(opset))
+    proto = finish_export(program.model_proto, opset)
     if form == "decomposed":
         proto = inline_an_functions(proto)
     return ExportResult(proto, form, opset, tuple(input_shape), dynamic_batch, names, time.perf_counter() - start)

@@ -109,21 +109,25 @@ def replace_an_layers(model: nn.Module) -> tuple[nn.Module, list[str]]:
     return clone, names
 
 
-def _order_attributes(model: ir.Model) -> None:
-    """Put every AN node's attributes in ``spec.ATTRIBUTES`` order (the exporter writes them sorted by name)."""
+def contract_attributes(model: ir.Model) -> None:
+    """Give every AN node the ``spec.ATTRIBUTES`` in contract order with the contract's types (INT or FLOAT): the
+    exporters write them sorted by name, and the torch.export-based one with its own types."""
     for node in model.graph:
         if is_attentive_norm_node(node):
-            attrs = [node.attributes[name] for name in spec.ATTRIBUTE_NAMES]
+            values = spec.resolve_attributes({name: attr.value for name, attr in node.attributes.items()})
             node.attributes.clear()
-            for attr in attrs:
-                node.attributes.add(attr)
+            for a in spec.ATTRIBUTES:
+                value = values[a.name]
+                node.attributes.add(ir.AttrInt64(a.name, int(value)) if a.type is spec.AttrType.INT
+                                    else ir.AttrFloat32(a.name, float(value)))
 
 
-def _finish(exported: bytes, opset: int) -> onnx.ModelProto:
-    """The exporter's bytes -> the function-form model: Identity nodes removed, attributes ordered, function added."""
-    model = ir.from_proto(onnx.load_from_string(exported))
+def finish_export(exported: onnx.ModelProto, opset: int) -> onnx.ModelProto:
+    """An exporter's model -> the function-form model: Identity nodes removed, AN attributes as the contract says,
+    the AttentiveNorm function added (both exporters end here)."""
+    model = ir.from_proto(exported)
     common_passes.IdentityEliminationPass()(model)
-    _order_attributes(model)
+    contract_attributes(model)
     function = ir.serde.deserialize_function(build_function(opset))
     model.functions[function.identifier()] = function
     model.ir_version = max(model.ir_version, IR_VERSION)
@@ -189,7 +193,7 @@ def export_model(
         first = first_line(e)
         raise ExportError(f"the model rejects input shape {'x'.join(map(str, input_shape))} (tracing it for the "
                           f"export failed): {first}") from None
-    proto = _finish(buffer.getvalue(), opset)
+    proto = finish_export(onnx.load_from_string(buffer.getvalue()), opset)
     if form == "decomposed":
         proto = inline_an_functions(proto)
     return ExportResult(proto, form, opset, tuple(input_shape), dynamic_batch, names, time.perf_counter() - start)

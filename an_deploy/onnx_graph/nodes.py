@@ -16,7 +16,6 @@ from typing import TypeAlias
 import onnx
 import onnx_graphsurgeon as gs
 import onnx_ir as ir
-from onnx import helper
 
 from an_deploy import spec
 
@@ -51,22 +50,3 @@ def an_nodes(model: onnx.ModelProto) -> list[onnx.NodeProto]:
 def nodes_claiming_attentive_norm(model: onnx.ModelProto) -> list[onnx.NodeProto]:
     """The main-graph nodes that :func:`claims_attentive_norm`, in graph order (exact ones and look-alikes)."""
     return [n for n in model.graph.node if claims_attentive_norm(n)]
-
-
-def node_attributes(attrs: dict[str, int | float]) -> list[onnx.AttributeProto]:
-    """The node attributes in ``spec.ATTRIBUTES`` order with the contract's types (INT or FLOAT).
-
-    Args:
-        attrs: attribute values by name (defaults filled in from the contract).
-
-    Returns:
-        One AttributeProto per ``spec.ATTRIBUTES`` entry.
-
-    Raises:
-        ValueError: unknown, missing or invalid attributes (``spec.resolve_attributes``).
-    """
-    resolved = spec.resolve_attributes(attrs)
-    return [
-        helper.make_attribute(a.name, int(resolved[a.name]) if a.type is spec.AttrType.INT else float(resolved[a.name]))
-        for a in spec.ATTRIBUTES
-    ]

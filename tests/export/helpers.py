@@ -11,8 +11,16 @@ from onnx import helper, numpy_helper
 from an_deploy import spec
 from an_deploy.export.onnx_function import IR_VERSION, build_function
 from an_deploy.fold import FoldedAN
-from an_deploy.onnx_graph.nodes import node_attributes
 from tests.an_layers import C
+
+
+def node_attributes(attrs: dict[str, int | float]) -> list[onnx.AttributeProto]:
+    """The node attributes in ``spec.ATTRIBUTES`` order with the contract's types (defaults filled in)."""
+    resolved = spec.resolve_attributes(attrs)
+    return [
+        helper.make_attribute(a.name, int(resolved[a.name]) if a.type is spec.AttrType.INT else float(resolved[a.name]))
+        for a in spec.ATTRIBUTES
+    ]
 
 
 def make_an_node(x: str, y: str, prefix: str, folded: FoldedAN) -> tuple[onnx.NodeProto, list[onnx.TensorProto]]:
