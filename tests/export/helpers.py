@@ -74,8 +74,5 @@ def assert_close(out: np.ndarray | torch.Tensor, ref: np.ndarray | torch.Tensor,
     """Assert ``|out - ref| <= atol + rtol * |ref|``; returns the max abs difference."""
     a = torch.as_tensor(np.asarray(out)).to(torch.float64)
     b = torch.as_tensor(np.asarray(ref)).to(torch.float64)
-    assert a.shape == b.shape, f"{what}: shape {tuple(a.shape)} vs {tuple(b.shape)}"
-    diff = (a - b).abs()
-    ok = bool((diff <= atol + rtol * b.abs()).all())
-    assert ok, f"{what}: max abs {float(diff.max()):.3e} (atol {atol:g}, rtol {rtol:g})"
-    return float(diff.max())
+    torch.testing.assert_close(a, b, atol=atol, rtol=rtol, msg=lambda m: f"{what}: {m}")
+    return float((a - b).abs().max())
