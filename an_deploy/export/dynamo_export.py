@@ -19,6 +19,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from onnx import helper
@@ -132,21 +133,8 @@ def export_dynamo(
     dynamic_batch: bool = True,
     form: str = "function",
 ) -> ExportResult:
-    """Export an eval-mode model with AN layers to ONNX with the torch.export-based exporter (in memory).
-
-    Args:
-        model: the PyTorch model (not modified).
-        input_shape: the example input shape N x C x H x W.
-        opset: default-domain opset (the same choices as the TorchScript path).
-        dynamic_batch: make the batch dimension symbolic (``batch``).
-        form: ``function`` (AN nodes + local function) or ``decomposed`` (functions inlined, standard ops).
-
-    Returns:
-        The model and export facts.
-
-    Raises:
-        ExportError: bad options, an input shape the model rejects, or the exporter failed.
-    """
+    """:func:`~an_deploy.export.torch_export.export_model` with the torch.export-based exporter: the same
+    arguments, result and errors, the same AttentiveNorm nodes and function (through the PyTorch op)."""
     check_export_args(opset, form, input_shape)
     start = time.perf_counter()
     swapped, names = swap_an_layers(model)
@@ -184,17 +172,11 @@ EXPORTERS = ("torchscript", "dynamo")
 DEFAULT_EXPORTER = "torchscript"
 
 
-def export_with(
-    exporter: str,
-    model: nn.Module,
-    input_shape: tuple[int, ...],
-    opset: int = DEFAULT_OPSET,
-    dynamic_batch: bool = True,
-    form: str = "function",
-) -> ExportResult:
+def export_with(exporter: str, model: nn.Module, input_shape: tuple[int, ...], **options: Any) -> ExportResult:
     """Export with the named exporter: ``torchscript`` (:func:`export_model`) or ``dynamo`` (:func:`export_dynamo`).
 
-    Both write the same ``an_deploy.AttentiveNorm`` nodes and function; see their docstrings for the arguments.
+    Both write the same ``an_deploy.AttentiveNorm`` nodes and function; ``options`` (``opset``, ``dynamic_batch``,
+    ``form``) are :func:`export_model`'s.
 
     Raises:
         ExportError: unknown exporter, or the export failed as the chosen function documents.
@@ -202,4 +184,4 @@ def export_with(
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown exporter {exporter!r}; choose one of {', '.join(EXPORTERS)}")
     export = export_dynamo if exporter == "dynamo" else export_model
-    return export(model, input_shape, opset=opset, dynamic_batch=dynamic_batch, form=form)
+    return export(model, input_shape, **options)
