@@ -48,9 +48,6 @@ def check_inputs(chw: tuple[int, ...], batch: int, seed: int = 0) -> CheckInputs
 
 
 def realistic_inputs(input_shape: tuple[int, ...], batch: int, seed: int = 0) -> torch.Tensor:
-    """At most ``batch`` inputs of ``input_shape[1:]``: the first ``batch`` held-out digits for the demo's shape
-    (fewer when there are fewer), otherwise ``batch`` random images."""
-    if uses_held_out_data(tuple(input_shape[1:])):
-        images, _ = load_heldout()
-        return images[:batch].contiguous()
-    return random_images(input_shape, batch, seed)
+    """At most ``batch`` of :func:`check_inputs`' inputs for ``input_shape[1:]``: the first ``batch`` held-out digits
+    for the demo's shape (fewer when there are fewer), otherwise ``batch`` random images."""
+    return check_inputs(tuple(input_shape[1:]), batch, seed).x[:batch].contiguous()

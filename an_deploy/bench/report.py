@@ -18,7 +18,7 @@ __all__ = ["SCHEMA_VERSION", "BenchConfig", "BenchReport", "BenchResult", "Envir
 
 REPORT_EXTRA = "pip install an-deploy[report]"
 matplotlib = lazy_import("matplotlib", install_hint=REPORT_EXTRA)  # optional: only the chart needs it
-pyplot = lazy_import("matplotlib.pyplot", install_hint=REPORT_EXTRA)
+plt = lazy_import("matplotlib.pyplot", install_hint=REPORT_EXTRA)
 
 BASELINE = "torch-fp32"
 UNSTABLE_P99_OVER_P50 = 3.0  # a row whose p99 is this many times its p50 is flagged as unstable
@@ -154,7 +154,6 @@ def write_chart(report: BenchReport, path: Path) -> None:
         MissingDependency: matplotlib is not installed (``pip install an-deploy[report]``).
     """
     matplotlib.use("Agg")
-    plt = pyplot
     ok = [r for r in report.results if r.status == "ok" and r.stats is not None]
     names = [r.name for r in ok]
     p50 = [r.stats.p50_ms for r in ok if r.stats]

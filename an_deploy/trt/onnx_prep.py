@@ -31,7 +31,6 @@ from an_deploy.onnx_graph.functions import (
 from an_deploy.onnx_graph.nodes import is_attentive_norm_node, nodes_claiming_attentive_norm
 from an_deploy.trt import AnImpl
 
-_PARSER_ATTRS = PLUGIN_ATTRIBUTES  # the STRING attributes TensorRT's fallback plugin importer reads
 _ONNX_TYPE = {spec.AttrType.INT: AttributeProto.INT, spec.AttrType.FLOAT: AttributeProto.FLOAT}
 
 
@@ -52,7 +51,7 @@ def _node_errors(node: onnx.NodeProto, initializers: dict[str, TensorProto]) -> 
         return [f"{where}: {node.domain or 'ai.onnx'}.{node.op_type} is not {spec.DOMAIN}.{spec.OP_NAME}"]
     errors: list[str] = []
     attrs = {a.name: a for a in node.attribute}
-    expected = set(spec.ATTRIBUTE_NAMES) | set(_PARSER_ATTRS)
+    expected = set(spec.ATTRIBUTE_NAMES) | set(PLUGIN_ATTRIBUTES)
     if set(attrs) != expected:
         missing, extra = sorted(expected - set(attrs)), sorted(set(attrs) - expected)
         errors.append(f"{where}: attributes differ from spec.ATTRIBUTES (missing {missing}, unexpected {extra})")
@@ -60,7 +59,7 @@ def _node_errors(node: onnx.NodeProto, initializers: dict[str, TensorProto]) -> 
         if a.name in attrs and attrs[a.name].type != _ONNX_TYPE[a.type]:
             got = AttributeProto.AttributeType.Name(attrs[a.name].type)
             errors.append(f"{where}: attribute {a.name} is {got}, the plugin field is {a.type.value}")
-    for name, value in _PARSER_ATTRS.items():
+    for name, value in PLUGIN_ATTRIBUTES.items():
         attr = attrs.get(name)
         if attr is not None and (attr.type != AttributeProto.STRING or attr.s.decode() != value):
             errors.append(f"{where}: {name} must be the STRING {value!r}, got {helper.get_attribute_value(attr)!r}")
