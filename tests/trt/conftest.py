@@ -1,4 +1,4 @@
-"""Fixtures of the TensorRT tests: exported demo models (function form, in memory and on disk)."""
+"""Fixtures of the TensorRT tests: exported demo models (function form, in memory and on disk), the built plugin."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from an_deploy.models.randomize import realistic_
 from an_deploy.models.registry import DEMO_INPUT_SHAPE, an_resnet_demo
+from an_deploy.plugin.library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +25,12 @@ def demo_onnx_path(tmp_path_factory: pytest.TempPathFactory, demo_function_onnx:
     path = tmp_path_factory.mktemp("demo") / "an_resnet_demo.onnx"
     onnx.save(demo_function_onnx, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def plugin_library() -> Path:
+    """The plugin library every command would load (skips the test when it is not built)."""
+    try:
+        return find_plugin_library().path
+    except PluginLibraryError:
+        pytest.skip(f"plugin library not built: {BUILD_COMMAND}")

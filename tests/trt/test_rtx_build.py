@@ -44,16 +44,6 @@ def rtx() -> TrtBackend:
     return FOUND
 
 
-@pytest.fixture(scope="module")
-def plugin_library() -> Path:
-    from an_deploy.plugin.library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
-
-    try:
-        return find_plugin_library().path
-    except PluginLibraryError:
-        pytest.skip(f"plugin library not built: {BUILD_COMMAND}")
-
-
 def test_demo_native_engine_is_built_and_written_on_cpu(rtx: TrtBackend, demo_onnx_path: Path, tmp_path: Path) -> None:
     engine = tmp_path / "demo.engine"
     out = _build_cli(demo_onnx_path, engine, "--an-impl", "native", "--batch", "1:8:32")

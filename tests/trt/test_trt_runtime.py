@@ -31,16 +31,6 @@ FP32_TOL = 1e-3
 FP16_FACTOR, FP16_ATOL = 2.0, 1e-2
 
 
-@pytest.fixture(scope="module")
-def plugin_path() -> Path:
-    from an_deploy.plugin.library import BUILD_COMMAND, PluginLibraryError, find_plugin_library
-
-    try:
-        return find_plugin_library().path
-    except PluginLibraryError:
-        pytest.skip(f"plugin library not built: {BUILD_COMMAND}")
-
-
 def _demo_model() -> torch.nn.Module:
     from an_deploy.checkpoint import load_model
     from an_deploy.models.digits import DEMO_CHECKPOINT
@@ -85,18 +75,18 @@ def _check(model: torch.nn.Module, onnx_path: Path, shape: tuple[int, ...], plug
                 assert bool(((out - torch32).abs() <= bound).all()), (runner.name, (out - torch32).abs().max())
 
 
-def test_demo_plugin_and_native_engines_match_pytorch(tmp_path: Path, plugin_path: Path) -> None:
+def test_demo_plugin_and_native_engines_match_pytorch(tmp_path: Path, plugin_library: Path) -> None:
     model = _demo_model()
-    _check(model, _export(model, (8, 1, 16, 16), tmp_path / "demo.onnx"), (8, 1, 16, 16), plugin_path)
+    _check(model, _export(model, (8, 1, 16, 16), tmp_path / "demo.onnx"), (8, 1, 16, 16), plugin_library)
 
 
 @pytest.mark.slow
-def test_an_resnet50_plugin_and_native_engines_match_pytorch(tmp_path: Path, plugin_path: Path) -> None:
+def test_an_resnet50_plugin_and_native_engines_match_pytorch(tmp_path: Path, plugin_library: Path) -> None:
     model = _resnet50()
-    _check(model, _export(model, (4, 3, 224, 224), tmp_path / "r50.onnx"), (4, 3, 224, 224), plugin_path)
+    _check(model, _export(model, (4, 3, 224, 224), tmp_path / "r50.onnx"), (4, 3, 224, 224), plugin_library)
 
 
-def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, plugin_path: Path) -> None:
+def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, plugin_library: Path) -> None:
     from an_deploy.cli.main import app
     from an_deploy.trt.runner import TensorRTRunner
 
@@ -104,19 +94,19 @@ def test_cli_build_summary_counts_plugin_layers_and_engine_runs(tmp_path: Path, 
     for impl, plugin_layers in (("plugin", 3), ("native", 0)):
         engine = tmp_path / f"demo.{impl}.engine"
         args = ["trt-build", str(onnx_path), "-o", str(engine), "--an-impl", impl, "--batch", "1:4:8", "--fp16"]
-        args += ["--timing-cache", str(tmp_path / "cache.bin"), "--plugin", str(plugin_path)]
+        args += ["--timing-cache", str(tmp_path / "cache.bin"), "--plugin", str(plugin_library)]
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
         assert f"{plugin_layers} plugin layers" in result.stdout and "trtexec " in result.stdout
         assert engine.is_file() and (tmp_path / "cache.bin").is_file()
-        runner = TensorRTRunner(engine, name=f"trt-{impl}-fp16", plugin=plugin_path, cuda_graph=True)
+        runner = TensorRTRunner(engine, name=f"trt-{impl}-fp16", plugin=plugin_library, cuda_graph=True)
         x = torch.randn(4, 1, 16, 16, device="cuda")
-        plain = TensorRTRunner(engine, name="plain", plugin=plugin_path).run(x)
+        plain = TensorRTRunner(engine, name="plain", plugin=plugin_library).run(x)
         torch.testing.assert_close(runner.run(x), plain)
         torch.testing.assert_close(runner.run(x[:2]), plain[:2])  # new shape: re-captured
 
 
-def test_bench_times_the_trt_rows(tmp_path: Path, plugin_path: Path) -> None:
+def test_bench_times_the_trt_rows(tmp_path: Path, plugin_library: Path) -> None:
     from an_deploy.bench.report import BenchConfig, BenchReport, Environment, write_report
     from an_deploy.bench.suite import Row, measure
     from an_deploy.trt.runner import row_name, runner_from_onnx
@@ -124,7 +114,8 @@ def test_bench_times_the_trt_rows(tmp_path: Path, plugin_path: Path) -> None:
     onnx_path = _export(_demo_model(), (1, 1, 16, 16), tmp_path / "demo.onnx")
     shape = (8, 1, 16, 16)
     rows = [
-        Row(row_name(impl, fp16), "cuda", lambda i=impl, h=fp16: runner_from_onnx(onnx_path, i, h, shape, plugin_path))
+        Row(row_name(impl, fp16), "cuda",
+            lambda i=impl, h=fp16: runner_from_onnx(onnx_path, i, h, shape, plugin_library))
         for impl in AnImpl
         for fp16 in (False, True)
     ]
